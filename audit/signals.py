@@ -1,0 +1,22 @@
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.dispatch import receiver
+
+from audit.trail import record
+
+
+@receiver(user_logged_in)
+def record_sign_in(sender, request, user, **kwargs):
+    record(request, "sign-in", object_type="user", object_id=user.get_username())
+
+
+@receiver(user_login_failed)
+def record_failed_sign_in(sender, credentials, request=None, **kwargs):
+    username = str(credentials.get("username", ""))[:150]
+    record(
+        request,
+        "sign-in-failed",
+        object_type="user",
+        object_id=username,
+        actor_name=username,
+        message="Wrong username or password.",
+    )

@@ -1,0 +1,183 @@
+from datetime import timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from certificates import keyring
+from certificates.validators import IDENTIFIER_MAX_LENGTH, validate_identifier
+
+EXPIRING_SOON_DAYS = 30
+
+
+def _protected_relations(model):
+    return [
+        relation
+        for relation in model._meta.related_objects
+        if relation.on_delete is models.PROTECT and not relation.many_to_many
+    ]
+
+
+class CertificateQuerySet(models.QuerySet):
+    def with_usage_count(self):
+        """Annotate `usage_count`: how many objects reference each certificate (one query)."""
+        total = models.Value(0)
+        for relation in _protected_relations(self.model):
+            count = (
+                relation.related_model.objects.filter(
+                    **{relation.field.name: models.OuterRef("pk")}
+                )
+                .order_by()
+                .values(relation.field.name)
+                .annotate(n=models.Count("pk"))
+                .values("n")
+            )
+            total = total + Coalesce(models.Subquery(count), 0)
+        return self.annotate(usage_count=total)
+
+
+class CertificateFactsMixin(models.Model):
+    """What can be read off a public certificate; shared by client and CA certificates."""
+
+    name = models.CharField(
+        "Id", max_length=IDENTIFIER_MAX_LENGTH, unique=True, validators=[validate_identifier]
+    )
+    subject = models.TextField()
+    issuer = models.TextField()
+    sans = models.JSONField("Subject alternative names", default=list, blank=True)
+    serial = models.CharField(max_length=130)
+    not_before = models.DateTimeField()
+    not_after = models.DateTimeField("Expiration date", db_index=True)
+    thumbprint = models.CharField(max_length=40, db_index=True)
+    sha256_fingerprint = models.CharField("SHA-256 fingerprint", max_length=64)
+    self_signed = models.BooleanField(default=False)
+    certificate_pem = models.TextField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    objects = CertificateQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def set_facts(self, facts) -> None:
+        for field in (
+            "subject",
+            "issuer",
+            "serial",
+            "not_before",
+            "not_after",
+            "thumbprint",
+            "sha256_fingerprint",
+            "self_signed",
+        ):
+            setattr(self, field, getattr(facts, field))
+        self.sans = list(facts.sans)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.not_after <= timezone.now()
+
+    @property
+    def is_not_yet_valid(self) -> bool:
+        return self.not_before > timezone.now()
+
+    @property
+    def is_expiring_soon(self) -> bool:
+        return not self.is_expired and self.not_after <= timezone.now() + timedelta(
+            days=EXPIRING_SOON_DAYS
+        )
+
+    @property
+    def days_left(self) -> int:
+        return (self.not_after - timezone.now()).days
+
+    def x509(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(self.certificate_pem.encode())
+
+    def certificate_der(self) -> bytes:
+        return self.x509().public_bytes(Encoding.DER)
+
+    def usages(self) -> list[models.Model]:
+        """Every object that references this certificate, found through reverse relations.
+
+        The apps above this one (APIs, backends) point here with protected foreign keys;
+        this app does not import them.
+        """
+        found = []
+        for relation in _protected_relations(self):
+            accessor = relation.get_accessor_name()
+            if relation.one_to_one:
+                related = getattr(self, accessor, None)
+                if related is not None:
+                    found.append(related)
+            else:
+                found.extend(getattr(self, accessor).all())
+        return found
+
+
+class Certificate(CertificateFactsMixin):
+    """A client certificate the gateway presents to back ends, with its encrypted private key."""
+
+    key_type = models.CharField(max_length=8)
+    key_size = models.PositiveIntegerField()
+    chain_pem = models.TextField(blank=True)
+    friendly_name = models.CharField(max_length=255, blank=True)
+    # AES-256-GCM token from certificates.keystore, bound to this certificate's id and thumbprint.
+    encrypted_private_key = models.TextField()
+    # Bumped on every replacement, so every gateway worker sees a rotation on its next call.
+    version = models.PositiveIntegerField(default=1)
+    last_presented_at = models.DateTimeField(null=True, blank=True)
+
+    def get_absolute_url(self):
+        return reverse("certificates:detail", args=[self.name])
+
+    @property
+    def key_description(self) -> str:
+        return f"{self.key_type} {self.key_size}"
+
+    def _associated_data(self) -> bytes:
+        return f"certificate:{self.name}:{self.thumbprint}:private-key".encode()
+
+    def set_private_key(self, private_key_der: bytes) -> None:
+        self.encrypted_private_key = keyring.current().encrypt(
+            private_key_der, self._associated_data()
+        )
+
+    def private_key_der(self) -> bytes:
+        return keyring.current().decrypt(self.encrypted_private_key, self._associated_data())
+
+    def reencrypt_private_key(self) -> bool:
+        """Re-encrypt under the newest key of the ring; True when something changed."""
+        ring = keyring.current()
+        if not ring.needs_reencryption(self.encrypted_private_key):
+            return False
+        self.encrypted_private_key = ring.reencrypt(
+            self.encrypted_private_key, self._associated_data()
+        )
+        return True
+
+    def chain(self) -> list[x509.Certificate]:
+        if not self.chain_pem:
+            return []
+        return x509.load_pem_x509_certificates(self.chain_pem.encode())
+
+
+class CACertificate(CertificateFactsMixin):
+    """A public certificate trusted when verifying back ends (a private CA)."""
+
+    class Meta(CertificateFactsMixin.Meta):
+        verbose_name = "CA certificate"
+
+    def get_absolute_url(self):
+        return reverse("ca_certificates:detail", args=[self.name])

@@ -1,0 +1,36 @@
+import os
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+
+from portal.roles import ADMINISTRATORS
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the first administrator when the portal has no user yet. The password comes "
+        "from DJANGO_SUPERUSER_PASSWORD, or is generated and printed once."
+    )
+
+    def handle(self, *args, **options):
+        User = get_user_model()
+        if User.objects.exists():
+            return
+        username = os.environ.get("DJANGO_SUPERUSER_USERNAME") or "admin"
+        password = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
+        generated = not password
+        if generated:
+            password = secrets.token_urlsafe(15)
+        user = User.objects.create_superuser(username=username, email="", password=password)
+        user.groups.add(Group.objects.get(name=ADMINISTRATORS))
+        if generated:
+            line = "=" * 64
+            self.stdout.write(
+                f"{line}\nFirst administrator created.\n"
+                f"  Username: {username}\n  Password: {password}\n"
+                f"This password is shown only once: keep it somewhere safe.\n{line}"
+            )
+        else:
+            self.stdout.write(f"First administrator {username} created.")

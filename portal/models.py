@@ -1,0 +1,1 @@
+"""The portal app has no tables yet; this module lets Django send it post_migrate."""

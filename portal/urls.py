@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from portal import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path(
+        "signin/",
+        auth_views.LoginView.as_view(
+            template_name="portal/signin.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("signout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("certificates/", include("certificates.urls")),
+    path("apis/", include("apis.urls")),
+    path("backends/", include("apis.backend_urls")),
+    path("ca-certificates/", include("certificates.ca_urls")),
+    path("gateway/", include("gateway.urls")),
+    path("audit/", include("audit.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "portal.views.permission_denied"
