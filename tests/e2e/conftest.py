@@ -38,3 +38,8 @@ def sign_in(page, live_server):
         return page
 
     return sign_in_as
+
+
+def open_section(page, label):
+    """Follow an entry of the left navigation."""
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=label).click()

@@ -1,0 +1,186 @@
+"""Changes to the certificate inventory, shared by the pages, the commands and the REST API.
+
+Each function validates, writes in one transaction and records the audit event, so the rules
+live in one place whoever the caller is.
+"""
+
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.serialization import Encoding
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+
+from audit.trail import record
+from certificates.models import CACertificate, Certificate
+from certificates.pfx import PfxError, describe_certificate, load_pfx, load_public_certificate
+
+
+class CertificateExists(Exception):
+    """An upload under an Id that exists, without the confirmation to replace it."""
+
+    def __init__(self, existing):
+        self.existing = existing
+        super().__init__(
+            f"A certificate with the Id {existing.name} already exists "
+            f"(thumbprint {existing.thumbprint}). Confirm the replacement to rotate it."
+        )
+
+
+class DuplicateCertificate(PfxError):
+    def __init__(self, existing_name: str):
+        super().__init__(
+            "duplicate",
+            f"This certificate is already uploaded with the Id {existing_name}. "
+            "Use that Id, or upload a different certificate.",
+        )
+
+
+class CertificateInUse(Exception):
+    def __init__(self, certificate, usages):
+        self.certificate = certificate
+        self.usages = usages
+        names = ", ".join(str(usage) for usage in usages)
+        super().__init__(
+            f"The certificate {certificate.name} is used by {names}. "
+            "Remove it from them before deleting it."
+        )
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    certificate: Certificate
+    created: bool
+    validity_problem: str | None
+
+
+def certificate_summary(certificate) -> dict:
+    """The audit trail's before/after picture of a certificate: public facts only."""
+    return {
+        "subject": certificate.subject,
+        "thumbprint": certificate.thumbprint,
+        "notAfter": certificate.not_after.isoformat(),
+    }
+
+
+def _pem(certificates) -> str:
+    return "".join(cert.public_bytes(Encoding.PEM).decode() for cert in certificates)
+
+
+def _uploader(request, actor):
+    user = actor or (request.user if request is not None else None)
+    return user if user is not None and user.is_authenticated else None
+
+
+def import_certificate(
+    name: str,
+    data: bytes,
+    password: str,
+    *,
+    replace: bool,
+    request=None,
+    actor=None,
+    actor_name: str = "",
+) -> ImportResult:
+    """Store a PFX under `name`, or replace the certificate of that Id when `replace` is set.
+
+    Raises PfxError (bad file or password), DuplicateCertificate or CertificateExists.
+    The PFX bytes and the password are never stored or logged.
+    """
+    parsed = load_pfx(data, password)
+    try:
+        with transaction.atomic():
+            certificate = Certificate.objects.select_for_update().filter(name=name).first()
+            created = certificate is None
+            if not created and not replace:
+                raise CertificateExists(certificate)
+            twin = Certificate.objects.filter(thumbprint=parsed.thumbprint).exclude(name=name)
+            if twin_name := twin.values_list("name", flat=True).first():
+                raise DuplicateCertificate(twin_name)
+            before = None if created else certificate_summary(certificate)
+            if created:
+                certificate = Certificate(name=name)
+            else:
+                certificate.version += 1
+            certificate.set_facts(parsed)
+            certificate.key_type = parsed.key_type
+            certificate.key_size = parsed.key_size
+            certificate.friendly_name = parsed.friendly_name
+            certificate.certificate_pem = _pem([parsed.certificate])
+            certificate.chain_pem = _pem(parsed.chain)
+            certificate.set_private_key(parsed.private_key_der())
+            certificate.uploaded_by = _uploader(request, actor)
+            certificate.uploaded_at = timezone.now()
+            certificate.save()
+            record(
+                request,
+                "certificate-uploaded" if created else "certificate-replaced",
+                object_type="certificate",
+                object_id=name,
+                before=before,
+                after=certificate_summary(certificate),
+                actor=actor,
+                actor_name=actor_name,
+            )
+    except IntegrityError:
+        # Another upload created the same Id between our check and our insert.
+        raise PfxError(
+            "concurrent_change",
+            "Another upload created this Id at the same moment. Reload and try again.",
+        ) from None
+    return ImportResult(certificate, created, parsed.validity_problem())
+
+
+def delete_certificate(certificate, *, request=None, actor=None) -> None:
+    """Delete a client or CA certificate; raise CertificateInUse (and audit it) while used."""
+    kind = "certificate" if isinstance(certificate, Certificate) else "ca-certificate"
+    try:
+        with transaction.atomic():
+            certificate.delete()
+    except ProtectedError as exc:
+        usages = sorted(exc.protected_objects, key=str)
+        record(
+            request,
+            f"{kind}-delete-blocked",
+            object_type=kind,
+            object_id=certificate.name,
+            message="Used by " + ", ".join(str(usage) for usage in usages),
+            actor=actor,
+        )
+        raise CertificateInUse(certificate, usages) from None
+    record(
+        request,
+        f"{kind}-deleted",
+        object_type=kind,
+        object_id=certificate.name,
+        before=certificate_summary(certificate),
+        actor=actor,
+    )
+
+
+def import_ca_certificate(name: str, data: bytes, *, request=None, actor=None) -> CACertificate:
+    """Store a public CA certificate (PEM or DER). Raises PfxError on bad input."""
+    cert = load_public_certificate(data)
+    facts = describe_certificate(cert)
+    try:
+        with transaction.atomic():
+            if CACertificate.objects.filter(name=name).exists():
+                raise PfxError("exists", f"A CA certificate with the Id {name} already exists.")
+            ca = CACertificate(name=name, certificate_pem=_pem([cert]))
+            ca.set_facts(facts)
+            ca.uploaded_by = _uploader(request, actor)
+            ca.save()
+            record(
+                request,
+                "ca-certificate-uploaded",
+                object_type="ca-certificate",
+                object_id=name,
+                after=certificate_summary(ca),
+                actor=actor,
+            )
+    except IntegrityError:
+        raise PfxError(
+            "concurrent_change",
+            "Another upload created this Id at the same moment. Reload and try again.",
+        ) from None
+    return ca

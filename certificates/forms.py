@@ -1,0 +1,71 @@
+from django import forms
+
+from certificates.pfx import MAX_PFX_BYTES
+from certificates.validators import IDENTIFIER_MAX_LENGTH, validate_identifier
+
+# Errors about the password go under the Password field; everything else under the file.
+PASSWORD_ERROR_CODES = {"wrong_password_or_damaged"}
+
+
+class IdentifierField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Id")
+        kwargs.setdefault("max_length", IDENTIFIER_MAX_LENGTH)
+        kwargs.setdefault("validators", [validate_identifier])
+        kwargs.setdefault(
+            "help_text", "Letters, digits, '-', '_' and '.'; APIs and policies refer to it."
+        )
+        super().__init__(**kwargs)
+
+
+class UploadedFileField(forms.FileField):
+    """A file field that refuses large files before anybody reads them."""
+
+    def __init__(self, *, max_bytes: int, **kwargs):
+        self.max_bytes = max_bytes
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        uploaded = super().clean(data, initial)
+        if uploaded is not None and uploaded.size > self.max_bytes:
+            raise forms.ValidationError(
+                f"The file is {uploaded.size // 1024} KiB; a certificate file is at most "
+                f"{self.max_bytes // 1024} KiB. Check that you picked the right file.",
+                code="too_large",
+            )
+        return uploaded
+
+
+class CertificateUploadForm(forms.Form):
+    certificate = UploadedFileField(
+        label="Certificate",
+        max_bytes=MAX_PFX_BYTES,
+        help_text="A .pfx or .p12 file holding the certificate and its private key.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".pfx,.p12"}),
+    )
+    name = IdentifierField()
+    password = forms.CharField(
+        label="Password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text="The password the file was exported with. It is used once and never stored.",
+    )
+    replace = forms.BooleanField(
+        label="Replace the existing certificate with this Id",
+        required=False,
+        help_text="Every API that uses this Id presents the new certificate from its next call.",
+    )
+
+    def read_file(self) -> bytes:
+        return self.cleaned_data["certificate"].read()
+
+
+class CACertificateUploadForm(forms.Form):
+    certificate = UploadedFileField(
+        label="Certificate",
+        max_bytes=MAX_PFX_BYTES,
+        help_text="A public certificate: .cer, .crt, .pem or .der. Never a private key.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".cer,.crt,.pem,.der"}),
+    )
+    name = IdentifierField()

@@ -1,0 +1,74 @@
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from certificates.actions import CertificateExists, import_certificate
+from certificates.models import Certificate
+from certificates.pfx import MAX_PFX_BYTES, PfxError
+from certificates.validators import validate_identifier
+
+
+class Command(BaseCommand):
+    help = "Import and list client certificates, with the same checks as the portal's pages."
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(dest="action", required=True)
+        add = actions.add_parser("import", help="Import a .pfx file under an Id.")
+        add.add_argument("--id", required=True, dest="name")
+        add.add_argument("--file", required=True, type=Path)
+        add.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="Read the PFX password from the first line of standard input.",
+        )
+        add.add_argument(
+            "--replace", action="store_true", help="Replace the certificate of an existing Id."
+        )
+        actions.add_parser("list", help="List client certificates.")
+
+    def handle(self, *args, action, **options):
+        if action == "import":
+            self.import_pfx(options)
+        else:
+            self.list_certificates()
+
+    def import_pfx(self, options):
+        name = options["name"]
+        try:
+            validate_identifier(name)
+        except Exception as exc:
+            raise CommandError(f"--id: {' '.join(exc.messages)}") from None
+        path = options["file"]
+        try:
+            if path.stat().st_size > MAX_PFX_BYTES:
+                raise CommandError(f"{path} is larger than {MAX_PFX_BYTES // 1024} KiB.")
+            data = path.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"{path}: {exc.strerror}.") from None
+        password = sys.stdin.readline().rstrip("\r\n") if options["password_stdin"] else ""
+        try:
+            result = import_certificate(
+                name, data, password, replace=options["replace"], actor_name="manage.py"
+            )
+        except CertificateExists as exc:
+            raise CommandError(f"{exc} Use --replace to rotate it.") from None
+        except PfxError as exc:
+            raise CommandError(exc.message) from None
+        certificate = result.certificate
+        verb = "Imported" if result.created else "Replaced"
+        self.stdout.write(f"{verb} {certificate.name}: {certificate.thumbprint}")
+        if result.validity_problem:
+            self.stderr.write(f"Warning: the certificate is {result.validity_problem}.")
+
+    def list_certificates(self):
+        rows = Certificate.objects.with_usage_count().only(
+            "name", "thumbprint", "not_after", "subject"
+        )
+        for certificate in rows:
+            flag = " EXPIRED" if certificate.is_expired else ""
+            self.stdout.write(
+                f"{certificate.name}\t{certificate.thumbprint}\t"
+                f"{certificate.not_after:%Y-%m-%dT%H:%M:%SZ}{flag}\t"
+                f"used by {certificate.usage_count}\t{certificate.subject}"
+            )
