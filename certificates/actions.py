@@ -67,9 +67,14 @@ def _pem(certificates) -> str:
     return "".join(cert.public_bytes(Encoding.PEM).decode() for cert in certificates)
 
 
-def _uploader(request, actor):
-    user = actor or (request.user if request is not None else None)
-    return user if user is not None and user.is_authenticated else None
+def _set_uploader(certificate, request, actor, actor_name: str = "") -> None:
+    user = actor or getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        certificate.uploaded_by = user
+        certificate.uploaded_by_name = user.get_username()
+    else:
+        certificate.uploaded_by = None
+        certificate.uploaded_by_name = actor_name
 
 
 def import_certificate(
@@ -109,7 +114,7 @@ def import_certificate(
             certificate.certificate_pem = _pem([parsed.certificate])
             certificate.chain_pem = _pem(parsed.chain)
             certificate.set_private_key(parsed.private_key_der())
-            certificate.uploaded_by = _uploader(request, actor)
+            _set_uploader(certificate, request, actor, actor_name)
             certificate.uploaded_at = timezone.now()
             certificate.save()
             record(
@@ -168,7 +173,7 @@ def import_ca_certificate(name: str, data: bytes, *, request=None, actor=None) -
                 raise PfxError("exists", f"A CA certificate with the Id {name} already exists.")
             ca = CACertificate(name=name, certificate_pem=_pem([cert]))
             ca.set_facts(facts)
-            ca.uploaded_by = _uploader(request, actor)
+            _set_uploader(ca, request, actor)
             ca.save()
             record(
                 request,

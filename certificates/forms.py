@@ -1,6 +1,6 @@
 from django import forms
 
-from certificates.pfx import MAX_PFX_BYTES
+from certificates.pfx import MAX_CERTIFICATE_BYTES, MAX_PFX_BYTES
 from certificates.validators import IDENTIFIER_MAX_LENGTH, validate_identifier
 
 # Errors about the password go under the Password field; everything else under the file.
@@ -64,7 +64,7 @@ class CertificateUploadForm(forms.Form):
 class CACertificateUploadForm(forms.Form):
     certificate = UploadedFileField(
         label="Certificate",
-        max_bytes=MAX_PFX_BYTES,
+        max_bytes=MAX_CERTIFICATE_BYTES,
         help_text="A public certificate: .cer, .crt, .pem or .der. Never a private key.",
         widget=forms.ClearableFileInput(attrs={"accept": ".cer,.crt,.pem,.der"}),
     )

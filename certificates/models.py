@@ -59,6 +59,8 @@ class CertificateFactsMixin(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Kept as text too: the user may be deleted later, and commands upload without one.
+    uploaded_by_name = models.CharField(max_length=150, blank=True)
     uploaded_at = models.DateTimeField(default=timezone.now)
 
     objects = CertificateQuerySet.as_manager()

@@ -1,0 +1,216 @@
+"""Changes to APIs, shared by the pages, the commands and the REST API.
+
+The policy document is the one source of truth for an API's gateway credentials; the Backend
+form edits it too. Every save parses the policy, resolves the certificate it names and stores
+both in one transaction, so the dropdown and the policy can never drift apart.
+"""
+
+import re
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from apis import policy
+from apis.models import BASIC_PASSWORD_PLACEHOLDER, Api, Operation
+from audit.trail import record
+from certificates.models import Certificate
+
+
+class StaleChange(Exception):
+    def __init__(self):
+        super().__init__(
+            "Somebody else changed this API after you opened it. Reload the page to see "
+            "their change, then make yours again."
+        )
+
+
+@dataclass(frozen=True)
+class GatewayCredentials:
+    kind: str  # "none", "basic" or "certificate"
+    certificate: Certificate | None = None
+    username: str = ""
+    password: str | None = None  # None keeps the stored password
+
+
+def credentials_summary(api: Api) -> dict:
+    """The audit trail's picture of an API's gateway credentials; never the password."""
+    return {
+        "gatewayCredentials": api.gateway_credentials,
+        "certificateId": api.client_certificate.name if api.client_certificate_id else None,
+        "basicUsername": api.basic_username or None,
+    }
+
+
+def unique_id(display_name: str, taken, fallback: str) -> str:
+    """An Id made from a display name, like the gateway's: 'Orders API' -> 'orders-api'."""
+    base = (slugify(display_name) or fallback)[:70]
+    candidate, number = base, 1
+    while taken.filter(name=candidate).exists():
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate
+
+
+def create_api(*, display_name, service_url, path, description="", request=None) -> Api:
+    with transaction.atomic():
+        api = Api.objects.create(
+            name=unique_id(display_name, Api.objects, "api"),
+            display_name=display_name,
+            service_url=service_url,
+            path=path,
+            protocols=["https"],
+            description=description,
+        )
+        record(
+            request, "api-created", object_type="api", object_id=api.name, after=_api_summary(api)
+        )
+    return api
+
+
+def _api_summary(api: Api) -> dict:
+    return {
+        "displayName": api.display_name,
+        "path": api.path,
+        "serviceUrl": api.service_url,
+    }
+
+
+def _line_of(xml_text: str, tag: str) -> int | None:
+    match = re.search(rf"<{re.escape(tag)}\b", xml_text)
+    return xml_text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def _resolve_certificate(xml_text: str, reference) -> Certificate:
+    lookup = (
+        {"name": reference.certificate_id}
+        if reference.certificate_id
+        else {"thumbprint": reference.thumbprint}
+    )
+    # Locking the row makes a concurrent delete wait for this transaction (or fail after it).
+    certificate = Certificate.objects.select_for_update().filter(**lookup).first()
+    if certificate is None:
+        what = (
+            f"Id {reference.certificate_id}"
+            if reference.certificate_id
+            else f"thumbprint {reference.thumbprint}"
+        )
+        raise policy.PolicyError(
+            f"No client certificate with the {what} exists. Upload it under Client "
+            "certificates first, or pick one that exists.",
+            _line_of(xml_text, policy.CERTIFICATE_TAG),
+        )
+    return certificate
+
+
+def save_policy(api: Api, xml_text: str, *, version: int | None, request=None) -> Api:
+    """Validate and store a policy document, updating the API's gateway credentials with it.
+
+    Raises PolicyError (with a line number where it has one) or StaleChange. A Basic password
+    typed into the policy is moved out of it into encrypted storage.
+    """
+    parsed = policy.parse(xml_text)
+    new_password = None
+    if parsed.basic and parsed.basic.password != BASIC_PASSWORD_PLACEHOLDER:
+        new_password = parsed.basic.password
+        xml_text = policy.set_gateway_credentials(
+            xml_text,
+            basic=policy.BasicCredentials(parsed.basic.username, BASIC_PASSWORD_PLACEHOLDER),
+        )
+    try:
+        with transaction.atomic():
+            current = Api.objects.select_for_update().select_related("client_certificate")
+            current = current.get(pk=api.pk)
+            if version is not None and current.version != version:
+                raise StaleChange()
+            before = credentials_summary(current)
+            certificate = (
+                _resolve_certificate(xml_text, parsed.certificate) if parsed.certificate else None
+            )
+            current.policy_xml = xml_text
+            current.client_certificate = certificate
+            current.basic_username = parsed.basic.username if parsed.basic else ""
+            if not parsed.basic:
+                current.basic_password_encrypted = ""
+            elif new_password is not None:
+                current.set_basic_password(new_password)
+            current.version += 1
+            current.save()
+            after = credentials_summary(current)
+            record(
+                request,
+                "policy-changed",
+                object_type="api",
+                object_id=current.name,
+                before=before,
+                after=after,
+                message=""
+                if before == after
+                else f"Gateway credentials: {before['gatewayCredentials']} → "
+                f"{after['gatewayCredentials']}",
+            )
+    except IntegrityError:
+        raise policy.PolicyError(
+            "The certificate was deleted while this change was being saved. Pick another one."
+        ) from None
+    return current
+
+
+def set_gateway_credentials(
+    api: Api, credentials: GatewayCredentials, *, version: int | None, request=None
+) -> Api:
+    """The Backend form's change: rewrite the policy's authentication element, then save it."""
+    basic = None
+    if credentials.kind == "basic":
+        password = credentials.password
+        if password is None:
+            password = BASIC_PASSWORD_PLACEHOLDER
+        basic = policy.BasicCredentials(credentials.username, password)
+    certificate_id = credentials.certificate.name if credentials.kind == "certificate" else None
+    xml_text = policy.set_gateway_credentials(
+        api.policy_xml, certificate_id=certificate_id, basic=basic
+    )
+    return save_policy(api, xml_text, version=version, request=request)
+
+
+def replace_certificate_in_all_apis(old: Certificate, new: Certificate, *, request=None) -> list:
+    """Move every API from one certificate to another in one transaction."""
+    with transaction.atomic():
+        apis = list(Api.objects.select_for_update().filter(client_certificate=old))
+        for api in apis:
+            xml_text = policy.set_gateway_credentials(api.policy_xml, certificate_id=new.name)
+            save_policy(api, xml_text, version=None, request=request)
+    return apis
+
+
+def delete_api(api: Api, *, request=None) -> None:
+    with transaction.atomic():
+        api.delete()
+        record(
+            request, "api-deleted", object_type="api", object_id=api.name, before=_api_summary(api)
+        )
+
+
+def save_operation(operation: Operation, *, created: bool, request=None) -> Operation:
+    with transaction.atomic():
+        operation.save()
+        record(
+            request,
+            "operation-created" if created else "operation-changed",
+            object_type="operation",
+            object_id=f"{operation.api.name}/{operation.name}",
+            after={"method": operation.method, "urlTemplate": operation.url_template},
+        )
+    return operation
+
+
+def delete_operation(operation: Operation, *, request=None) -> None:
+    with transaction.atomic():
+        operation.delete()
+        record(
+            request,
+            "operation-deleted",
+            object_type="operation",
+            object_id=f"{operation.api.name}/{operation.name}",
+            before={"method": operation.method, "urlTemplate": operation.url_template},
+        )

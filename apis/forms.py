@@ -1,0 +1,120 @@
+import re
+
+from django import forms
+from django.utils import timezone
+
+from apis.models import Api, Operation
+from certificates.models import Certificate
+
+PATH_PATTERN = re.compile(r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*\Z")
+TEMPLATE_PATTERN = re.compile(r"^/([A-Za-z0-9._~{}-]+(/[A-Za-z0-9._~{}-]*)*)?\Z")
+
+
+def clean_path(value: str) -> str:
+    value = value.strip().strip("/")
+    if not PATH_PATTERN.match(value):
+        raise forms.ValidationError(
+            "Use letters, digits and '-', '_', '.', '~' in segments separated by '/', "
+            "for example 'orders' or 'sales/v2'."
+        )
+    return value
+
+
+class ApiForm(forms.ModelForm):
+    class Meta:
+        model = Api
+        fields = ["display_name", "service_url", "path", "description"]
+        labels = {"display_name": "Display name"}
+        help_texts = {
+            "service_url": "The back end the gateway calls, for example https://orders.internal:8443/v1.",
+            "path": "Callers reach the API at /gateway/<suffix>/...; it must be unique.",
+        }
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_path(self):
+        path = clean_path(self.cleaned_data["path"])
+        clash = Api.objects.filter(path=path).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError("Another API already uses this URL suffix.")
+        return path
+
+    def clean_service_url(self):
+        url = self.cleaned_data["service_url"]
+        if not url.lower().startswith(("https://", "http://")):
+            raise forms.ValidationError("Use an http:// or https:// address.")
+        return url.rstrip("/")
+
+
+class OperationForm(forms.ModelForm):
+    class Meta:
+        model = Operation
+        fields = ["display_name", "method", "url_template", "description"]
+        labels = {"display_name": "Display name", "url_template": "URL template"}
+        help_texts = {"url_template": "For example /orders/{orderId}; {names} are parameters."}
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def clean_url_template(self):
+        template = "/" + self.cleaned_data["url_template"].strip().lstrip("/")
+        if not TEMPLATE_PATTERN.match(template) or template.count("{") != template.count("}"):
+            raise forms.ValidationError(
+                "Start with '/' and use letters, digits, '-', '_', '.', '~' and {parameters}."
+            )
+        return template
+
+
+class CertificateChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, certificate):
+        expires = f"{certificate.not_after:%Y-%m-%d}"
+        label = f"{certificate.name} · {certificate.thumbprint} · expires {expires}"
+        if certificate.not_after <= timezone.now():
+            label += " (expired)"
+        return label
+
+
+class GatewayCredentialsForm(forms.Form):
+    KINDS = [("none", "None"), ("basic", "Basic"), ("certificate", "Client cert")]
+
+    kind = forms.ChoiceField(label="Gateway credentials", choices=KINDS, widget=forms.RadioSelect)
+    certificate = CertificateChoiceField(
+        label="Client certificate",
+        queryset=Certificate.objects.only("pk", "name", "thumbprint", "not_after"),
+        required=False,
+        to_field_name="name",
+        empty_label="Choose a certificate",
+    )
+    username = forms.CharField(label="Username", required=False, max_length=200)
+    password = forms.CharField(
+        label="Password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Stored encrypted. Leave empty to keep the current password.",
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, api: Api, **kwargs):
+        self.api = api
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind == "certificate" and not data.get("certificate"):
+            self.add_error("certificate", "Choose the client certificate the gateway presents.")
+        if kind == "basic":
+            if not data.get("username"):
+                self.add_error("username", "Enter the username the back end expects.")
+            elif ":" in data["username"]:
+                self.add_error("username", "A Basic username cannot contain ':'.")
+            if not data.get("password") and not self.api.basic_password_encrypted:
+                self.add_error("password", "Enter the password the back end expects.")
+        return data
+
+
+class PolicyForm(forms.Form):
+    policy = forms.CharField(
+        label="Policy",
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false", "class": "code-editor"}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)

@@ -1,0 +1,104 @@
+from django.db import models
+from django.urls import reverse
+
+from apis import policy
+from certificates import keyring
+from certificates.models import Certificate
+from certificates.validators import IDENTIFIER_MAX_LENGTH, validate_identifier
+
+# The Basic password never sits in the policy text: the stored document carries this
+# placeholder and the password itself is kept encrypted beside it.
+BASIC_PASSWORD_PLACEHOLDER = "{{gateway-credentials-password}}"
+
+
+class Api(models.Model):
+    name = models.CharField(
+        "Id", max_length=IDENTIFIER_MAX_LENGTH, unique=True, validators=[validate_identifier]
+    )
+    display_name = models.CharField(max_length=200)
+    path = models.CharField("API URL suffix", max_length=200, unique=True)
+    service_url = models.URLField("Web service URL", max_length=2000)
+    protocols = models.JSONField(default=list)
+    description = models.TextField(blank=True)
+    policy_xml = models.TextField("Policy", default=policy.DEFAULT_POLICY)
+    # Derived from the policy on every save of it, in the same transaction: the database
+    # enforces the usage (no certificate deleted while an API presents it).
+    client_certificate = models.ForeignKey(
+        Certificate,
+        verbose_name="Client certificate",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="apis",
+    )
+    basic_username = models.CharField(max_length=200, blank=True)
+    basic_password_encrypted = models.TextField(blank=True)
+    # Optimistic concurrency: a form carries the version it was drawn from, and a save from a
+    # stale form is refused instead of overwriting somebody else's change.
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["display_name", "name"]
+        verbose_name = "API"
+
+    def __str__(self):
+        return f"API {self.display_name}"
+
+    def get_absolute_url(self):
+        return reverse("apis:design", args=[self.name])
+
+    @property
+    def gateway_credentials(self) -> str:
+        if self.client_certificate_id:
+            return "Client cert"
+        if self.basic_username:
+            return "Basic"
+        return "None"
+
+    def parsed_policy(self) -> policy.Policy:
+        return policy.parse(self.policy_xml)
+
+    def _password_associated_data(self) -> bytes:
+        return f"api:{self.pk}:basic-password".encode()
+
+    def set_basic_password(self, password: str) -> None:
+        self.basic_password_encrypted = (
+            keyring.current().encrypt(password.encode(), self._password_associated_data())
+            if password
+            else ""
+        )
+
+    def basic_password(self) -> str:
+        if not self.basic_password_encrypted:
+            return ""
+        return (
+            keyring.current()
+            .decrypt(self.basic_password_encrypted, self._password_associated_data())
+            .decode()
+        )
+
+
+class Operation(models.Model):
+    METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+    api = models.ForeignKey(Api, on_delete=models.CASCADE, related_name="operations")
+    name = models.CharField(
+        "Id", max_length=IDENTIFIER_MAX_LENGTH, validators=[validate_identifier]
+    )
+    display_name = models.CharField(max_length=200)
+    method = models.CharField(max_length=10, choices=[(m, m) for m in METHODS])
+    url_template = models.CharField("URL template", max_length=500)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["url_template", "method"]
+        constraints = [
+            models.UniqueConstraint(fields=["api", "name"], name="operation_unique_id"),
+            models.UniqueConstraint(
+                fields=["api", "method", "url_template"], name="operation_unique_route"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.method} {self.url_template}"

@@ -1,0 +1,215 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from apis import actions, policy
+from apis.forms import ApiForm, GatewayCredentialsForm, OperationForm, PolicyForm
+from apis.models import Api, Operation
+from certificates.models import Certificate
+
+EFFECTIVE_NOW = "Saved. The change is effective immediately: the gateway's next call uses it."
+
+can_view = permission_required("apis.view_api", raise_exception=True)
+can_add = permission_required("apis.add_api", raise_exception=True)
+can_change = permission_required("apis.change_api", raise_exception=True)
+can_delete = permission_required("apis.delete_api", raise_exception=True)
+
+
+def _api(name) -> Api:
+    return get_object_or_404(Api.objects.select_related("client_certificate"), name=name)
+
+
+@can_view
+@require_http_methods(["GET"])
+def api_list(request):
+    apis = Api.objects.select_related("client_certificate").order_by("display_name")
+    return render(request, "apis/list.html", {"apis": apis})
+
+
+@can_add
+@require_http_methods(["GET", "POST"])
+def api_add(request):
+    form = ApiForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        api = actions.create_api(**form.cleaned_data, request=request)
+        messages.success(request, f"API {api.display_name} created.")
+        return redirect(api)
+    return render(request, "apis/add.html", {"form": form})
+
+
+def _design_context(api, **extra):
+    try:
+        inbound = api.parsed_policy().describe()
+    except policy.PolicyError as exc:
+        inbound = [f"The stored policy does not parse: {exc}"]
+    return {
+        "api": api,
+        "tab": "design",
+        "operations": api.operations.all(),
+        "inbound": inbound,
+        **extra,
+    }
+
+
+@can_view
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET"])
+def api_design(request, name):
+    return render(request, "apis/design.html", _design_context(_api(name)))
+
+
+@can_change
+@sensitive_post_parameters("password")
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+def backend_edit(request, name):
+    api = _api(name)
+    initial = {
+        "kind": {"Client cert": "certificate", "Basic": "basic"}.get(
+            api.gateway_credentials, "none"
+        ),
+        "certificate": api.client_certificate.name if api.client_certificate_id else None,
+        "username": api.basic_username,
+        "version": api.version,
+    }
+    form = GatewayCredentialsForm(request.POST or None, initial=initial, api=api)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        credentials = actions.GatewayCredentials(
+            kind=data["kind"],
+            certificate=data["certificate"],
+            username=data["username"],
+            password=data["password"] or None,
+        )
+        try:
+            api = actions.set_gateway_credentials(
+                api, credentials, version=data["version"], request=request
+            )
+        except (policy.PolicyError, actions.StaleChange) as exc:
+            form.add_error(None, str(exc))
+        else:
+            if request.htmx:
+                return render(
+                    request, "apis/design.html#backend", _design_context(api, saved=EFFECTIVE_NOW)
+                )
+            messages.success(request, EFFECTIVE_NOW)
+            return redirect(api)
+    template = "apis/backend_edit.html#form" if request.htmx else "apis/backend_edit.html"
+    return render(request, template, {"api": api, "form": form, "tab": "design"})
+
+
+@can_view
+@require_http_methods(["GET", "POST"])
+def api_policy(request, name):
+    api = _api(name)
+    if request.method == "POST":
+        if not request.user.has_perm("apis.change_api"):
+            raise PermissionDenied
+        form = PolicyForm(request.POST)
+        if form.is_valid():
+            try:
+                api = actions.save_policy(
+                    api,
+                    form.cleaned_data["policy"],
+                    version=form.cleaned_data["version"],
+                    request=request,
+                )
+            except (policy.PolicyError, actions.StaleChange) as exc:
+                form.add_error("policy", str(exc))
+            else:
+                messages.success(request, EFFECTIVE_NOW)
+                return redirect("apis:policy", api.name)
+    else:
+        form = PolicyForm(initial={"policy": api.policy_xml, "version": api.version})
+    return render(request, "apis/policy.html", {"api": api, "form": form, "tab": "policy"})
+
+
+@can_delete
+@require_http_methods(["GET", "POST"])
+def api_delete(request, name):
+    api = _api(name)
+    if request.method == "POST":
+        actions.delete_api(api, request=request)
+        messages.success(request, f"API {api.display_name} deleted.")
+        return redirect("apis:list")
+    return render(request, "apis/delete.html", {"api": api, "tab": "design"})
+
+
+@can_change
+@require_http_methods(["GET", "POST"])
+def operation_edit(request, name, operation=None):
+    api = _api(name)
+    instance = (
+        get_object_or_404(Operation, api=api, name=operation) if operation else Operation(api=api)
+    )
+    form = OperationForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        created = instance.pk is None
+        if created:
+            instance.name = actions.unique_id(
+                form.cleaned_data["display_name"], api.operations, "operation"
+            )
+        clash = api.operations.filter(
+            method=instance.method, url_template=instance.url_template
+        ).exclude(pk=instance.pk)
+        if clash.exists():
+            form.add_error(
+                "url_template",
+                "This API already has an operation for this method and URL template.",
+            )
+        else:
+            actions.save_operation(instance, created=created, request=request)
+            messages.success(request, f"Operation {instance} saved.")
+            return redirect(api)
+    return render(
+        request,
+        "apis/operation_edit.html",
+        {"api": api, "form": form, "operation": instance, "tab": "design"},
+    )
+
+
+@can_change
+@require_http_methods(["GET", "POST"])
+def operation_delete(request, name, operation):
+    api = _api(name)
+    instance = get_object_or_404(Operation, api=api, name=operation)
+    if request.method == "POST":
+        actions.delete_operation(instance, request=request)
+        messages.success(request, f"Operation {instance} deleted.")
+        return redirect(api)
+    return render(
+        request, "apis/operation_delete.html", {"api": api, "operation": instance, "tab": "design"}
+    )
+
+
+@can_change
+@require_http_methods(["GET", "POST"])
+def replace_certificate(request, certificate):
+    old = get_object_or_404(Certificate, name=certificate)
+    apis = Api.objects.filter(client_certificate=old)
+    candidates = Certificate.objects.exclude(pk=old.pk)
+    error = None
+    if request.method == "POST":
+        new = candidates.filter(name=request.POST.get("certificate", "")).first()
+        if new is None:
+            error = "Choose the certificate that replaces it."
+        else:
+            moved = actions.replace_certificate_in_all_apis(old, new, request=request)
+            messages.success(
+                request, f"{len(moved)} API(s) now present {new.name} instead of {old.name}."
+            )
+            return redirect(old)
+    return render(
+        request,
+        "apis/replace_certificate.html",
+        {"certificate": old, "apis": apis, "candidates": candidates, "error": error},
+    )
+
+
+@permission_required("apis.view_api", raise_exception=True)
+def backend_list(request):
+    return render(request, "portal/coming.html", {"title": "Backends", "what": "backends"})
