@@ -12,9 +12,9 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from apis import policy
-from apis.models import BASIC_PASSWORD_PLACEHOLDER, Api, Operation
+from apis.models import BASIC_PASSWORD_PLACEHOLDER, Api, Backend, Operation
 from audit.trail import record
-from certificates.models import Certificate
+from certificates.models import CACertificate, Certificate
 
 
 class StaleChange(Exception):
@@ -127,7 +127,14 @@ def save_policy(api: Api, xml_text: str, *, version: int | None, request=None) -
             certificate = (
                 _resolve_certificate(xml_text, parsed.certificate) if parsed.certificate else None
             )
+            if parsed.backend_id and not Backend.objects.filter(name=parsed.backend_id).exists():
+                raise policy.PolicyError(
+                    f"No backend with the Id {parsed.backend_id} exists. Create it under "
+                    "Backends first.",
+                    _line_of(xml_text, policy.BACKEND_TAG),
+                )
             current.policy_xml = xml_text
+            current.backend_name = parsed.backend_id or ""
             current.client_certificate = certificate
             current.basic_username = parsed.basic.username if parsed.basic else ""
             if not parsed.basic:
@@ -213,4 +220,77 @@ def delete_operation(operation: Operation, *, request=None) -> None:
             object_type="operation",
             object_id=f"{operation.api.name}/{operation.name}",
             before={"method": operation.method, "urlTemplate": operation.url_template},
+        )
+
+
+def backend_summary(backend: Backend) -> dict:
+    return {
+        "url": backend.url,
+        "validateCertificateChain": backend.validate_certificate_chain,
+        "validateCertificateName": backend.validate_certificate_name,
+        "caCertificateIds": sorted(backend.ca_certificates.values_list("name", flat=True)),
+        "certificateIds": sorted(backend.client_certificates.values_list("name", flat=True)),
+    }
+
+
+def save_backend(
+    backend: Backend,
+    *,
+    ca_certificates,
+    client_certificates,
+    version: int | None = None,
+    request=None,
+    actor_name: str = "",
+) -> Backend:
+    """Create or update a backend with its trusted CAs and client certificates, audited.
+
+    Raises StaleChange when `version` is given and somebody saved the backend meanwhile, and
+    PolicyError when a certificate was deleted while this change was being saved.
+    """
+    created = backend.pk is None
+    try:
+        with transaction.atomic():
+            before = None
+            if not created:
+                current = Backend.objects.select_for_update().get(pk=backend.pk)
+                if version is not None and current.version != version:
+                    raise StaleChange()
+                before = backend_summary(current)
+                backend.version = current.version + 1
+            # Lock what the backend will reference, so a concurrent delete waits for us.
+            ca_certificates = list(
+                CACertificate.objects.select_for_update().filter(
+                    pk__in=[ca.pk for ca in ca_certificates]
+                )
+            )
+            client_certificates = list(
+                Certificate.objects.select_for_update().filter(
+                    pk__in=[certificate.pk for certificate in client_certificates]
+                )
+            )
+            backend.save()
+            backend.ca_certificates.set(ca_certificates)
+            backend.client_certificates.set(client_certificates)
+            record(
+                request,
+                "backend-created" if created else "backend-changed",
+                object_type="backend",
+                object_id=backend.name,
+                before=before,
+                after=backend_summary(backend),
+                actor_name=actor_name,
+            )
+    except IntegrityError:
+        raise policy.PolicyError(
+            "A certificate was deleted while this change was being saved. Choose again."
+        ) from None
+    return backend
+
+
+def delete_backend(backend: Backend, *, request=None) -> None:
+    with transaction.atomic():
+        before = backend_summary(backend)
+        backend.delete()
+        record(
+            request, "backend-deleted", object_type="backend", object_id=backend.name, before=before
         )

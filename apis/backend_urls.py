@@ -1,9 +1,14 @@
 from django.urls import path
 
-from apis import views
+from apis import backend_views
 
 app_name = "backends"
 
 urlpatterns = [
-    path("", views.backend_list, name="list"),
+    path("", backend_views.backend_list, name="list"),
+    # "+" cannot appear in an Id, so no backend can hide this page.
+    path("+add/", backend_views.backend_add, name="add"),
+    path("<str:name>/", backend_views.backend_detail, name="detail"),
+    path("<str:name>/edit/", backend_views.backend_edit, name="edit"),
+    path("<str:name>/delete/", backend_views.backend_delete, name="delete"),
 ]

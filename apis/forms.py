@@ -3,7 +3,7 @@ import re
 from django import forms
 from django.utils import timezone
 
-from apis.models import Api, Operation
+from apis.models import Api, Backend, Operation
 from certificates.models import Certificate
 
 PATH_PATTERN = re.compile(r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*\Z")
@@ -118,3 +118,53 @@ class PolicyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false", "class": "code-editor"}),
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class BackendForm(forms.ModelForm):
+    client_certificate = CertificateChoiceField(
+        label="Client certificate",
+        queryset=Certificate.objects.only("pk", "name", "thumbprint", "not_after"),
+        required=False,
+        to_field_name="name",
+        empty_label="None",
+        help_text="Gateway credentials presented to this back end, unless the API sets its own.",
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Backend
+        fields = [
+            "name",
+            "url",
+            "protocol",
+            "description",
+            "validate_certificate_chain",
+            "validate_certificate_name",
+            "ca_certificates",
+        ]
+        labels = {"url": "URL"}
+        help_texts = {
+            "url": "APIs whose web service URL starts with this URL use this backend.",
+            "validate_certificate_chain": "Off accepts a self-signed or untrusted server "
+            "certificate. Trusting its CA below is safer.",
+            "validate_certificate_name": "Off accepts a server certificate issued for another "
+            "host name.",
+        }
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 2}),
+            "ca_certificates": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["name"].disabled = True
+            self.fields["version"].initial = self.instance.version
+            first = self.instance.client_certificates.first()
+            self.fields["client_certificate"].initial = first.name if first else None
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if not url.lower().startswith(("https://", "http://")):
+            raise forms.ValidationError("Use an http:// or https:// address.")
+        return url.rstrip("/")

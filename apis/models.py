@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from apis import policy
 from certificates import keyring
-from certificates.models import Certificate
+from certificates.models import CACertificate, Certificate
 from certificates.validators import IDENTIFIER_MAX_LENGTH, validate_identifier
 
 # The Basic password never sits in the policy text: the stored document carries this
@@ -31,6 +31,8 @@ class Api(models.Model):
         on_delete=models.PROTECT,
         related_name="apis",
     )
+    # From <set-backend-service backend-id="..." /> in the policy, kept beside it on every save.
+    backend_name = models.CharField(max_length=IDENTIFIER_MAX_LENGTH, blank=True)
     basic_username = models.CharField(max_length=200, blank=True)
     basic_password_encrypted = models.TextField(blank=True)
     # Optimistic concurrency: a form carries the version it was drawn from, and a save from a
@@ -55,6 +57,17 @@ class Api(models.Model):
         if self.basic_username:
             return "Basic"
         return "None"
+
+    def backend(self):
+        """The backend this API calls: named in its policy, else the longest URL prefix."""
+        if self.backend_name:
+            return Backend.objects.filter(name=self.backend_name).first()
+        matches = [
+            backend
+            for backend in Backend.objects.all()
+            if self.service_url == backend.url or self.service_url.startswith(backend.url + "/")
+        ]
+        return max(matches, key=lambda backend: len(backend.url), default=None)
 
     def parsed_policy(self) -> policy.Policy:
         return policy.parse(self.policy_xml)
@@ -102,3 +115,89 @@ class Operation(models.Model):
 
     def __str__(self):
         return f"{self.method} {self.url_template}"
+
+
+class Backend(models.Model):
+    """A back end service, with how the gateway verifies it and which certificate it presents."""
+
+    name = models.CharField(
+        "Id", max_length=IDENTIFIER_MAX_LENGTH, unique=True, validators=[validate_identifier]
+    )
+    url = models.URLField("URL", max_length=2000)
+    protocol = models.CharField(max_length=10, default="http", choices=[("http", "http")])
+    description = models.TextField(blank=True)
+    validate_certificate_chain = models.BooleanField("Validate certificate chain", default=True)
+    validate_certificate_name = models.BooleanField("Validate certificate name", default=True)
+    ca_certificates = models.ManyToManyField(
+        CACertificate,
+        through="BackendCACertificate",
+        blank=True,
+        verbose_name="Trusted CA certificates",
+        related_name="backends",
+    )
+    client_certificates = models.ManyToManyField(
+        Certificate,
+        through="BackendCertificate",
+        blank=True,
+        verbose_name="Client certificates",
+        related_name="backends",
+    )
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"Backend {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("backends:detail", args=[self.name])
+
+    def apis(self):
+        """The APIs that call this backend (see Api.backend)."""
+        return [api for api in Api.objects.all() if api.backend() == self]
+
+
+class BackendCACertificate(models.Model):
+    """A backend trusts a CA certificate; the CA cannot be deleted while trusted."""
+
+    backend = models.ForeignKey(Backend, on_delete=models.CASCADE)
+    ca_certificate = models.ForeignKey(
+        CACertificate, on_delete=models.PROTECT, related_name="trusting_backends"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["backend", "ca_certificate"], name="backend_ca_certificate_unique"
+            )
+        ]
+
+    def __str__(self):
+        return str(self.backend)
+
+    def get_absolute_url(self):
+        return self.backend.get_absolute_url()
+
+
+class BackendCertificate(models.Model):
+    """A backend's gateway credentials: the client certificate presented to it."""
+
+    backend = models.ForeignKey(Backend, on_delete=models.CASCADE)
+    certificate = models.ForeignKey(
+        Certificate, on_delete=models.PROTECT, related_name="backend_credentials"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["backend", "certificate"], name="backend_certificate_unique"
+            )
+        ]
+
+    def __str__(self):
+        return str(self.backend)
+
+    def get_absolute_url(self):
+        return self.backend.get_absolute_url()

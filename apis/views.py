@@ -98,7 +98,7 @@ def backend_edit(request, name):
                 )
             messages.success(request, EFFECTIVE_NOW)
             return redirect(api)
-    template = "apis/backend_edit.html#form" if request.htmx else "apis/backend_edit.html"
+    template = "apis/credentials_edit.html#form" if request.htmx else "apis/credentials_edit.html"
     return render(request, template, {"api": api, "form": form, "tab": "design"})
 
 
@@ -208,8 +208,3 @@ def replace_certificate(request, certificate):
         "apis/replace_certificate.html",
         {"certificate": old, "apis": apis, "candidates": candidates, "error": error},
     )
-
-
-@permission_required("apis.view_api", raise_exception=True)
-def backend_list(request):
-    return render(request, "portal/coming.html", {"title": "Backends", "what": "backends"})
