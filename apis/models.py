@@ -43,6 +43,7 @@ class Api(models.Model):
     class Meta:
         ordering = ["display_name", "name"]
         verbose_name = "API"
+        permissions = [("call_api", "Can call APIs through the gateway")]
 
     def __str__(self):
         return f"API {self.display_name}"

@@ -152,6 +152,10 @@ FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler
 FILE_UPLOAD_MAX_MEMORY_SIZE = 512 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# The gateway: how long a back end may take, and the largest request body it forwards.
+GATEWAY_TIMEOUT_SECONDS = envint("PORTAL_GATEWAY_TIMEOUT", 30, minimum=1)
+GATEWAY_MAX_BODY_BYTES = envint("PORTAL_GATEWAY_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=0)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = False

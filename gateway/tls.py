@@ -1,0 +1,394 @@
+"""TLS to the back ends: SSL contexts and HTTP clients per client certificate, and failures.
+
+Django-free. The gateway presents an API's client certificate to its back end and verifies the
+back end's certificate as the backend's settings say. Building a context parses keys and the
+system trust store (tens of milliseconds), so ClientPool builds one per certificate version and
+keeps its HTTP client, with its keep-alive connections, for every later call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import secrets
+import socket
+import ssl
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import httpx
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+
+MINIMUM_VERSION = ssl.TLSVersion.TLSv1_2
+
+
+@dataclass(frozen=True)
+class ServerValidation:
+    """How the back end's certificate is verified: the backend's TLS settings."""
+
+    validate_chain: bool = True
+    validate_name: bool = True
+    ca_certificates_pem: tuple[str, ...] = ()  # trusted on top of the system trust store
+
+
+@dataclass(frozen=True)
+class ClientIdentity:
+    """The client certificate the gateway presents.
+
+    key identifies this exact certificate, e.g. (certificate id, version, thumbprint): a replaced
+    certificate must get a new key, so that the next call builds a new context.
+    """
+
+    key: tuple
+    certificate_pem: str
+    chain_pem: str
+    private_key_der: bytes = field(repr=False)  # PKCS#8, unencrypted
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What the gateway's caller gets when the call to the back end fails."""
+
+    status: int
+    code: str
+    message: str
+
+
+class ContextError(Exception):
+    """The client certificate, its key or a trusted CA certificate cannot be loaded."""
+
+
+# Contexts -------------------------------------------------------------------------------------
+
+
+def build_context(identity: ClientIdentity | None, validation: ServerValidation) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = MINIMUM_VERSION
+    # An uploaded intermediate CA is enough to trust the certificates it issued, as admins expect.
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    try:
+        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+        cadata = "\n".join(pem.strip() for pem in validation.ca_certificates_pem if pem.strip())
+        if cadata:
+            context.load_verify_locations(cadata=cadata)
+        if identity is not None:
+            _load_identity(context, identity)
+    except (ssl.SSLError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise ContextError(f"The TLS settings could not be loaded: {exc}") from exc
+    # check_hostname goes first: CERT_NONE is refused while it is on.
+    context.check_hostname = validation.validate_chain and validation.validate_name
+    if not validation.validate_chain:
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _load_identity(context: ssl.SSLContext, identity: ClientIdentity) -> None:
+    """Load certificate, chain and key; the key never lies on disk in clear.
+
+    load_cert_chain reads only files: give it an anonymous file in memory where the platform has
+    one, else a temporary file holding the key encrypted with a one-time password.
+    """
+    key = serialization.load_der_private_key(identity.private_key_der, password=None)
+    certificates = f"{identity.certificate_pem.strip()}\n{identity.chain_pem.strip()}\n".encode()
+    memory = _memory_file()
+    if memory is not None:
+        with memory as file:
+            file.write(certificates + _key_pem(key, serialization.NoEncryption()))
+            file.flush()
+            context.load_cert_chain(f"/proc/self/fd/{file.fileno()}")
+        return
+    password = secrets.token_urlsafe(32).encode()
+    encrypted = _key_pem(key, serialization.BestAvailableEncryption(password))
+    descriptor, path = tempfile.mkstemp(prefix="client-identity-", suffix=".pem")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(certificates + encrypted)
+        context.load_cert_chain(path, password=password)
+    finally:
+        os.unlink(path)
+
+
+def _memory_file():
+    if not hasattr(os, "memfd_create") or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        descriptor = os.memfd_create("client-identity", os.MFD_CLOEXEC)
+    except OSError:
+        return None
+    return os.fdopen(descriptor, "wb")
+
+
+def _key_pem(key, encryption) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+    )
+
+
+# Clients --------------------------------------------------------------------------------------
+
+
+class ClientPool:
+    """One httpx.Client per (client certificate, server validation, timeout), least recently
+    used first out. Thread-safe; a context is built once per key, outside the pool's lock, so
+    that a slow build does not hold up calls with other certificates.
+
+    An evicted client is closed, which breaks a call still running on it: keep max_size well
+    above the number of certificates in use.
+    """
+
+    def __init__(self, max_size: int = 256):
+        self.max_size = max_size
+        self.contexts_built = 0
+        self._clients: OrderedDict[tuple, httpx.Client] = OrderedDict()
+        self._building: dict[tuple, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, identity: ClientIdentity | None, validation: ServerValidation, *, timeout: float
+    ) -> httpx.Client:
+        key = (identity.key if identity else None, validation, timeout)
+        with self._lock:
+            client = self._lookup(key)
+            if client is not None:
+                return client
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            with self._lock:
+                client = self._lookup(key)
+            if client is not None:
+                return client
+            try:
+                built = _client(build_context(identity, validation), timeout)
+            finally:
+                with self._lock:
+                    self._building.pop(key, None)
+        evicted = []
+        with self._lock:
+            # Only after a failed build can another thread have built this key meanwhile.
+            client = self._clients.setdefault(key, built)
+            if client is built:
+                self.contexts_built += 1
+                while len(self._clients) > self.max_size:
+                    evicted.append(self._clients.popitem(last=False)[1])
+            else:
+                evicted.append(built)
+        for old in evicted:
+            old.close()
+        return client
+
+    def clear(self) -> None:
+        with self._lock:
+            clients = list(self._clients.values())
+            self._clients.clear()
+        for client in clients:
+            client.close()
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+    def _lookup(self, key: tuple) -> httpx.Client | None:
+        client = self._clients.get(key)
+        if client is not None:
+            self._clients.move_to_end(key)
+        return client
+
+
+def _client(context: ssl.SSLContext, timeout: float) -> httpx.Client:
+    # trust_env off: an HTTPS_PROXY in the environment must not sit between the gateway and a
+    # back end that authenticates it by its client certificate.
+    return httpx.Client(
+        verify=context,
+        timeout=httpx.Timeout(timeout),
+        http1=True,
+        http2=False,
+        trust_env=False,
+        follow_redirects=False,
+    )
+
+
+# Failures -------------------------------------------------------------------------------------
+
+_HOST_MISMATCH = {62, 63, 64}  # X509_V_ERR_HOSTNAME_MISMATCH, _EMAIL_, _IP_ADDRESS_MISMATCH
+_UNTRUSTED_ISSUER = {2, 18, 19, 20, 21, 27}  # no path to a trusted CA, or self-signed
+
+# Alerts by which a back end refuses our client certificate. Under TLS 1.2 they end the
+# handshake (httpx.ConnectError); under TLS 1.3 our handshake is over before the back end has
+# checked the certificate, so they arrive on the first read (httpx.ReadError).
+_REJECTION_ALERTS = {
+    "TLSV1_ALERT_UNKNOWN_CA": "it does not trust the CA that issued it",
+    "SSLV3_ALERT_BAD_CERTIFICATE": "bad certificate",
+    "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE": "unsupported certificate",
+    "SSLV3_ALERT_CERTIFICATE_UNKNOWN": "certificate unknown",
+    "SSLV3_ALERT_CERTIFICATE_EXPIRED": "it considers the certificate expired",
+    "SSLV3_ALERT_CERTIFICATE_REVOKED": "it considers the certificate revoked",
+    "TLSV1_ALERT_ACCESS_DENIED": "access denied",
+    "TLSV13_ALERT_CERTIFICATE_REQUIRED": "it requires a client certificate and got none",
+}
+
+
+def classify(exc: Exception) -> Failure:
+    """Map what a call to the back end raised to the answer the gateway gives."""
+    chain = _causes(exc)
+    target = _target(exc)
+    for error in chain:
+        if isinstance(error, ContextError):
+            return Failure(500, "tls_configuration_error", str(error))
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return _untrusted_server(error, target)
+        reason = getattr(error, "reason", None)
+        if isinstance(error, ssl.SSLError) and reason in _REJECTION_ALERTS:
+            return Failure(
+                502,
+                "client_certificate_rejected",
+                f"The back end at {target} refused the client certificate: "
+                f"{_REJECTION_ALERTS[reason]} ({reason}). Make sure the back end "
+                "trusts the CA that issued the API's client certificate, and that the "
+                "certificate is valid for client authentication.",
+            )
+    if _has(chain, httpx.TimeoutException, TimeoutError):
+        return Failure(504, "backend_timeout", f"The back end at {target} did not answer in time.")
+    if _has(chain, ConnectionRefusedError):
+        return Failure(
+            502, "backend_unreachable", f"The back end at {target} refused the connection."
+        )
+    if _has(chain, socket.gaierror):
+        return Failure(
+            502,
+            "backend_unreachable",
+            f"The back end's host name could not be resolved ({target}).",
+        )
+    for error in chain:
+        if isinstance(error, ssl.SSLError):
+            reason = getattr(error, "reason", None)
+            hint = ""
+            if reason == "SSLV3_ALERT_HANDSHAKE_FAILURE":
+                hint = (
+                    " It may require a client certificate, or accept no TLS version or cipher "
+                    "that the gateway offers (TLS 1.2 or newer)."
+                )
+            return Failure(
+                502,
+                "backend_tls_error",
+                f"The TLS handshake with the back end at {target} failed: {reason or error}.{hint}",
+            )
+    hint = ""
+    if _has(chain, ConnectionResetError, httpx.RemoteProtocolError):
+        # Seen from a back end that drops the connection instead of sending a TLS alert.
+        hint = " If it requires a client certificate, it may have refused the gateway's."
+    return Failure(
+        502,
+        "backend_error",
+        f"The call to the back end at {target} failed: {type(exc).__name__}: {exc}.{hint}",
+    )
+
+
+def _untrusted_server(error: ssl.SSLCertVerificationError, target: str) -> Failure:
+    reason = error.verify_message or str(error)
+    if error.verify_code in _HOST_MISMATCH:
+        return Failure(
+            500,
+            "backend_certificate_name_mismatch",
+            f"The certificate of the back end at {target} does not match its host name "
+            f"({reason}). Call the back end by a name its certificate holds, or switch off "
+            '"Validate certificate name" for the backend.',
+        )
+    fix = (
+        "Trust the CA that issued it (upload it under CA certificates and add it to the "
+        'backend), or switch off "Validate certificate chain" for the backend.'
+    )
+    if error.verify_code not in _UNTRUSTED_ISSUER:
+        fix = 'Renew the back end\'s certificate, or switch off "Validate certificate chain".'
+    return Failure(
+        500,
+        "backend_certificate_untrusted",
+        f"The certificate of the back end at {target} is not trusted ({reason}). {fix}",
+    )
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain = []
+    while exc is not None and all(exc is not seen for seen in chain):
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return chain
+
+
+def _has(chain: list[BaseException], *types: type) -> bool:
+    return any(isinstance(error, types) for error in chain)
+
+
+def _target(exc: BaseException) -> str:
+    # Host and port only: a URL's query or user part may hold secrets.
+    try:
+        url = exc.request.url
+    except (AttributeError, RuntimeError):
+        return "(unknown)"
+    return f"{url.host}:{url.port or {'https': 443, 'http': 80}.get(url.scheme, '')}"
+
+
+def validate_identity_dates(certificate_pem: str, now: dt.datetime) -> Failure | None:
+    """A client certificate out of its validity period fails the call before any connection.
+
+    now must be timezone-aware.
+    """
+    certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
+    subject = certificate.subject.rfc4514_string()
+    if now > certificate.not_valid_after_utc:
+        expired = _timestamp(certificate.not_valid_after_utc)
+        return Failure(
+            500,
+            "client_certificate_expired",
+            f"The client certificate {subject} expired on {expired}. Upload a renewed "
+            "certificate under the same id.",
+        )
+    if now < certificate.not_valid_before_utc:
+        valid_from = _timestamp(certificate.not_valid_before_utc)
+        return Failure(
+            500,
+            "client_certificate_expired",
+            f"The client certificate {subject} is not valid before {valid_from}.",
+        )
+    return None
+
+
+# Trace ----------------------------------------------------------------------------------------
+
+
+def describe_peer(response_or_stream) -> dict:
+    """The back end's certificate and the TLS session, for the Test console's trace.
+
+    Takes an httpx.Response or its network stream; {} when the call did not use TLS.
+    """
+    extensions = getattr(response_or_stream, "extensions", None)
+    stream = extensions.get("network_stream") if extensions is not None else response_or_stream
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    if ssl_object is None:
+        return {}
+    context = ssl_object.context
+    trace = {
+        "tls_version": ssl_object.version(),
+        "cipher": (ssl_object.cipher() or (None,))[0],
+        "session_reused": ssl_object.session_reused,
+        "chain_validated": context.verify_mode == ssl.CERT_REQUIRED,
+        "name_validated": context.check_hostname,
+    }
+    # The parsed form is empty when the chain was not verified: parse the DER ourselves.
+    der = ssl_object.getpeercert(True)
+    if der:
+        certificate = x509.load_der_x509_certificate(der)
+        trace |= {
+            "subject": certificate.subject.rfc4514_string(),
+            "issuer": certificate.issuer.rfc4514_string(),
+            "not_after": _timestamp(certificate.not_valid_after_utc),
+            "thumbprint": hashlib.sha1(der, usedforsecurity=False).hexdigest().upper(),
+        }
+    return trace
+
+
+def _timestamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
