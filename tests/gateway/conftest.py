@@ -5,18 +5,19 @@ import pytest
 from apis import actions
 from apis.models import Operation
 from certificates.actions import import_ca_certificate, import_certificate
-from gateway import forwarding
+from gateway import forwarding, tls
 from tests import pki
 from tests.gateway.backend_server import BackendServer
 
 
 @pytest.fixture(autouse=True)
-def _fresh_pool():
+def _fresh_pool(monkeypatch):
     # Each test starts with no cached TLS clients, as a new worker would.
-    forwarding.pool.clear()
-    forwarding._presented.clear()
+    pool = tls.ClientPool()
+    monkeypatch.setattr(forwarding, "pool", pool)
+    monkeypatch.setattr(forwarding, "_presented", {})
     yield
-    forwarding.pool.clear()
+    pool.clear()
 
 
 @pytest.fixture
