@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from gateway import console
 from portal import views
 
 urlpatterns = [
@@ -16,6 +17,8 @@ urlpatterns = [
     ),
     path("signout/", auth_views.LogoutView.as_view(), name="logout"),
     path("certificates/", include("certificates.urls")),
+    # The API page's Test tab lives with the gateway, which does the sending.
+    path("apis/<str:name>/test/", console.test_console, name="api_test"),
     path("apis/", include("apis.urls")),
     path("backends/", include("apis.backend_urls")),
     path("ca-certificates/", include("certificates.ca_urls")),

@@ -3,6 +3,16 @@ import shutil
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.gateway.conftest import (  # noqa: F401  (fixtures for the Test tab's browser test)
+    _fresh_pool,
+    client_ca,
+    client_certificate,
+    make_api,
+    make_backend,
+    server_ca,
+    start_backend,
+    trusted_ca,
+)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -43,3 +53,8 @@ def sign_in(page, live_server):
 def open_section(page, label):
     """Follow an entry of the left navigation."""
     page.get_by_role("navigation", name="Main").get_by_role("link", name=label).click()
+
+
+def wait_for_htmx(page):
+    """Wait until htmx has swapped and settled, so the next action meets the new elements."""
+    page.wait_for_function("!document.querySelector('.htmx-settling, .htmx-request')")

@@ -1,0 +1,144 @@
+"""The API page's Test tab: send one call through the gateway and show what happened."""
+
+import json
+
+from django import forms
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from apis.models import Api
+from gateway.forwarding import Call, forward
+from gateway.routing import expand, parameter_names
+
+SHOWN_BODY_BYTES = 1024 * 1024
+
+
+class TestCallForm(forms.Form):
+    operation = forms.ChoiceField(label="Operation")
+    query = forms.CharField(
+        label="Query", required=False, help_text="For example: expand=lines&top=10"
+    )
+    headers = forms.CharField(
+        label="Headers",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text="One per line: Name: value",
+    )
+    body = forms.CharField(
+        label="Body",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, operations, selected, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.operations = {operation.name: operation for operation in operations}
+        self.fields["operation"].choices = [
+            (
+                operation.name,
+                f"{operation.method} {operation.url_template} · {operation.display_name}",
+            )
+            for operation in operations
+        ]
+        self.selected_operation = self.operations.get(selected) or next(iter(operations), None)
+        self.parameter_fields = []
+        if self.selected_operation is not None:
+            self.fields["operation"].initial = self.selected_operation.name
+            for name in parameter_names(self.selected_operation.url_template):
+                field_name = f"parameter_{name}"
+                self.fields[field_name] = forms.CharField(label=name, max_length=500)
+                self.parameter_fields.append(field_name)
+
+    def clean_headers(self):
+        headers = []
+        for number, line in enumerate(self.cleaned_data["headers"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, separator, value = line.partition(":")
+            if not separator or not name.strip() or " " in name.strip():
+                raise forms.ValidationError(f"Line {number} is not 'Name: value'.")
+            headers.append((name.strip(), value.strip()))
+        return headers
+
+    def path(self) -> str:
+        values = {
+            field_name.removeprefix("parameter_"): self.cleaned_data[field_name]
+            for field_name in self.parameter_fields
+        }
+        return expand(self.selected_operation.url_template, values)
+
+
+def _shown_body(data: bytes, content_type: str) -> str:
+    text = data.decode("utf-8", errors="replace")
+    if "json" in content_type:
+        try:
+            return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        except ValueError:
+            pass
+    return text
+
+
+def _check_result(enabled: bool, outcome, failed_code: str) -> str:
+    if not enabled:
+        return "Off"
+    if outcome.failure is not None and outcome.failure.code == failed_code:
+        return "On: failed"
+    return "On: passed" if outcome.trace else "On: not reached"
+
+
+def _send(request, api, form) -> dict:
+    call = Call(
+        method=form.selected_operation.method,
+        path=api.path + form.path(),
+        query=form.cleaned_data["query"].lstrip("?"),
+        headers=form.cleaned_data["headers"],
+        body=form.cleaned_data["body"].encode(),
+        client_address=request.META.get("REMOTE_ADDR", ""),
+        scheme=request.scheme,
+        host=request.get_host(),
+    )
+    outcome = forward(call)
+    result = {"outcome": outcome, "request_id": call.request_id, "url": f"/gateway/{call.path}"}
+    if outcome.validation is not None:
+        validation = outcome.validation
+        result["chain_check"] = _check_result(
+            validation.validate_chain, outcome, "backend_certificate_untrusted"
+        )
+        result["name_check"] = _check_result(
+            validation.validate_chain and validation.validate_name,
+            outcome,
+            "backend_certificate_name_mismatch",
+        )
+    if outcome.response is not None:
+        try:
+            data = outcome.response.read()[:SHOWN_BODY_BYTES]
+        finally:
+            outcome.response.close()
+        result["body"] = _shown_body(data, outcome.response.headers.get("content-type", ""))
+    return result
+
+
+@permission_required("apis.view_api", raise_exception=True)
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+def test_console(request, name):
+    api = get_object_or_404(Api, name=name)
+    operations = list(api.operations.all())
+    data = request.POST if request.method == "POST" else None
+    selected = request.POST.get("operation") or request.GET.get("operation")
+    form = TestCallForm(data, operations=operations, selected=selected)
+    context = {"api": api, "tab": "test", "form": form, "operations": operations}
+    if request.method == "POST":
+        if not request.user.has_perm("apis.call_api"):
+            raise PermissionDenied
+        if form.is_valid():
+            context["result"] = _send(request, api, form)
+        if request.htmx:
+            return render(request, "gateway/console.html#console", context)
+    elif request.htmx:
+        return render(request, "gateway/console.html#console", context)
+    return render(request, "gateway/console.html", context)
