@@ -1,3 +1,4 @@
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
@@ -19,4 +20,16 @@ def record_failed_sign_in(sender, credentials, request=None, **kwargs):
         object_id=username,
         actor_name=username,
         message="Wrong username or password.",
+    )
+
+
+@receiver(user_locked_out)
+def record_lockout(sender, request, username=None, ip_address=None, **kwargs):
+    record(
+        request,
+        "sign-in-locked-out",
+        object_type="user",
+        object_id=str(username or "")[:150],
+        actor_name=str(username or "")[:150],
+        message="Too many failed sign-ins: this username is locked out from this address.",
     )

@@ -28,3 +28,4 @@ urlpatterns = [
 ]
 
 handler403 = "portal.views.permission_denied"
+handler500 = "portal.views.server_error"

@@ -1,8 +1,6 @@
-from datetime import timedelta
-
+import sys
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
-from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -10,24 +8,54 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from audit.trail import record
-from certificates.models import EXPIRING_SOON_DAYS, Certificate
+from certificates import inventory
+from portal.bar_chart import Point, bar_chart
 from portal.roles import role_of
+
+HORIZONS = (30, 60, 90)
+
+
+def _expiry_chart(now):
+    points = []
+    for index, (month, count) in enumerate(inventory.expirations_by_month(now, 12)):
+        noun = "certificate" if count == 1 else "certificates"
+        points.append(
+            Point(
+                label=f"{month:%b}",
+                description=f"{month:%B %Y}: {count} {noun}",
+                value=count,
+                note=f"{month:%Y}" if index == 0 or month.month == 1 else "",
+            )
+        )
+    return bar_chart(points)
+
+
+def _dashboard(now) -> dict:
+    totals = inventory.expiry_totals(now, HORIZONS)
+    cards = [
+        ("Client certificates", totals["all"], inventory.list_url()),
+        ("Expired", totals["expired"], inventory.list_url(status="expired")),
+    ]
+    for days in HORIZONS:
+        cards.append(
+            (
+                f"Expiring within {days} days",
+                totals[f"within_{days}"],
+                inventory.list_url(status="expiring", within=days),
+            )
+        )
+    cards.append(("Unused", totals["unused"], inventory.list_url(usage="unused")))
+    return {
+        "cards": cards,
+        "chart": _expiry_chart(now),
+        "next_to_expire": inventory.next_to_expire(now, 10),
+    }
 
 
 def home(request):
     context = {"role": role_of(request.user)}
     if request.user.has_perm("certificates.view_certificate"):
-        now = timezone.now()
-        soon = now + timedelta(days=EXPIRING_SOON_DAYS)
-        context["totals"] = Certificate.objects.aggregate(
-            all=Count("pk"),
-            expired=Count("pk", filter=Q(not_after__lte=now)),
-            expiring=Count("pk", filter=Q(not_after__gt=now, not_after__lte=soon)),
-        )
-        context["expiring_days"] = EXPIRING_SOON_DAYS
-        context["next_to_expire"] = Certificate.objects.filter(not_after__gt=now).order_by(
-            "not_after"
-        )[:10]
+        context.update(_dashboard(timezone.now()))
     return render(request, "portal/home.html", context)
 
 
@@ -56,3 +84,11 @@ def permission_denied(request, exception=None):
             message=f"{request.method} refused: the user's role does not allow changes.",
         )
     return render(request, "403.html", status=403)
+
+
+def server_error(request):
+    """500 page; a database that does not answer gets a 503 that says so, never a traceback."""
+    error = sys.exc_info()[1]
+    if isinstance(error, DatabaseError):
+        return render(request, "503.html", status=503)
+    return render(request, "500.html", status=500)
