@@ -10,7 +10,7 @@ PORT ?= 8000
 PORTAL_DATA_DIR ?= var
 export PORTAL_DATA_DIR
 
-.PHONY: run serve setup test lint format browser clean
+.PHONY: run serve setup test test-postgres lint format browser clean
 
 # The virtual environment is rebuilt only when the Python it needs is missing; packages are
 # reinstalled only when a requirements file changed (the stamps below).
@@ -52,6 +52,10 @@ format: $(VENV)/.dev
 
 test: $(VENV)/.dev browser lint
 	PORTAL_DATA_DIR=$(CURDIR)/var/test $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The same suite against a throwaway PostgreSQL server (Debian's packages), as CI runs it.
+test-postgres: $(VENV)/.dev browser
+	PORTAL_DATA_DIR=$(CURDIR)/var/test scripts/with-postgres $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

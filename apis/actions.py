@@ -119,7 +119,9 @@ def save_policy(api: Api, xml_text: str, *, version: int | None, request=None) -
         )
     try:
         with transaction.atomic():
-            current = Api.objects.select_for_update().select_related("client_certificate")
+            current = Api.objects.select_for_update(of=("self",)).select_related(
+                "client_certificate"
+            )
             current = current.get(pk=api.pk)
             if version is not None and current.version != version:
                 raise StaleChange()

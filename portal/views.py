@@ -1,6 +1,7 @@
 import sys
+
 from django.contrib.auth.decorators import login_not_required
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -89,6 +90,6 @@ def permission_denied(request, exception=None):
 def server_error(request):
     """500 page; a database that does not answer gets a 503 that says so, never a traceback."""
     error = sys.exc_info()[1]
-    if isinstance(error, DatabaseError):
+    if isinstance(error, OperationalError | InterfaceError):
         return render(request, "503.html", status=503)
     return render(request, "500.html", status=500)

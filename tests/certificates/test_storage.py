@@ -82,6 +82,7 @@ def test_the_database_file_holds_no_private_key_nor_password(tmp_path):
     pfx.write_bytes(pki.make_pfx(leaf, password))
     env = {**os.environ, "PORTAL_DATA_DIR": str(tmp_path / "data")}
     env.pop("PORTAL_KEYRING", None)
+    env.pop("DATABASE_URL", None)  # this test is about the SQLite file
 
     def manage(*args, stdin=""):
         return subprocess.run(
