@@ -1,6 +1,7 @@
 """The gateway against real mutual-TLS back ends on 127.0.0.1."""
 
 import datetime as dt
+import time
 import json
 
 import pytest
@@ -234,3 +235,28 @@ def test_only_administrators_call_through_the_gateway(client, reviewer, make_api
     client.force_login(reviewer)
     response, error = call(client, "orders/orders/1")
     assert response.status_code == 403
+
+
+def test_a_back_end_killed_mid_request_answers_502(
+    admin_client, start_backend, make_api, make_backend, client_certificate, trusted_ca
+):
+    import threading
+
+    server = start_backend(delay=5)
+    make_backend(server.url, ca_certificates=[trusted_ca])
+    make_api(server.url, certificate=client_certificate)
+
+    def kill_once_the_request_arrived():
+        deadline = time.monotonic() + 5
+        while not server.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
+        server.stop()
+
+    killer = threading.Thread(target=kill_once_the_request_arrived)
+    killer.start()
+    response, error = call(admin_client, "orders/orders/1")
+    killer.join()
+    assert server.requests, "the back end never saw the request"
+    assert response.status_code == 502
+    assert error["error"]["code"] in {"backend_error", "backend_unreachable"}
+    assert "Traceback" not in error["error"]["message"]
