@@ -51,6 +51,7 @@ def _design_context(api, **extra):
         "tab": "design",
         "operations": api.operations.all(),
         "inbound": inbound,
+        "backend": api.backend(),
         **extra,
     }
 
