@@ -200,7 +200,7 @@ def test_htmx_search_returns_the_results_fragment(upload, leaf, admin_client):
     upload(pki.make_pfx(leaf))
     response = admin_client.get("/certificates/", {"q": "orders"}, headers={"HX-Request": "true"})
     content = response.content.decode()
-    assert content.lstrip().startswith('<div id="results">')
+    assert content.lstrip().startswith('<div id="results"')
     assert "orders-client" in content
     assert "<nav" not in content
 
@@ -227,3 +227,15 @@ def test_the_password_is_never_logged_nor_kept_for_error_reports(
     views.certificate_add(request)
     # Django's error reports hide the parameters named here.
     assert request.sensitive_post_parameters == ("password",)
+
+
+def test_a_huge_upload_is_refused_with_its_size_and_never_spooled_to_disk(upload, monkeypatch):
+    import tempfile
+
+    def no_temporary_files(*args, **kwargs):
+        raise AssertionError("an upload touched the disk")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", no_temporary_files)
+    response = upload(b"\x30\x82" + b"\x00" * (3 * 1024 * 1024))
+    assert "The file is 3072 KiB" in " ".join(field_errors(response, "certificate"))
+    assert not Certificate.objects.exists()
