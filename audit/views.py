@@ -1,12 +1,111 @@
+import json
+from datetime import UTC
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
 
+from audit.csv_export import csv_lines
+from audit.forms import AuditFilterForm, filter_events
 from audit.models import AuditEvent
 
+PAGE_SIZE = 50
+EXPORT_HEADER = [
+    "When (UTC)",
+    "Who",
+    "Action",
+    "Object type",
+    "Object",
+    "From",
+    "Changes",
+    "Message",
+    "Before",
+    "After",
+]
 
-@permission_required("audit.view_auditevent", raise_exception=True)
+can_view = permission_required("audit.view_auditevent", raise_exception=True)
+
+
+def _filtered(request):
+    form = AuditFilterForm(request.GET)
+    filters, problems = form.usable()
+    query = urlencode({name: str(value) for name, value in filters.items()})
+    return form, query, problems, filter_events(AuditEvent.objects.all(), filters)
+
+
+def _requested_page(request) -> int | None:
+    try:
+        return int(request.GET.get("page", ""))
+    except ValueError:
+        return None
+
+
+@can_view
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
+@require_http_methods(["GET"])
 def event_list(request):
-    events = AuditEvent.objects.all()
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "audit/list.html", {"page": page})
+    form, query, problems, events = _filtered(request)
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    requested = _requested_page(request)
+    if requested is not None and requested != page.number and page.paginator.count:
+        problems.append(
+            f"There is no page {requested}; this is page {page.number} "
+            f"of {page.paginator.num_pages}."
+        )
+    base = reverse("audit:list")
+    export = reverse("audit:export")
+    context = {
+        "form": form,
+        "page": page,
+        "query": query,
+        "problems": problems,
+        "export_url": f"{export}?{query}" if query else export,
+    }
+    template = "audit/list.html"
+    partial = request.htmx and not request.htmx.history_restore_request
+    response = render(request, f"{template}#results" if partial else template, context)
+    if partial:
+        pairs = query + (f"&page={page.number}" if page.number > 1 else "")
+        response["HX-Push-Url"] = f"{base}?{pairs.lstrip('&')}" if pairs else base
+    return response
+
+
+def _rows(events):
+    for event in events:
+        yield [
+            event.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            event.actor_name,
+            event.action,
+            event.object_type,
+            event.object_id,
+            event.source_address or "",
+            event.changes_text(),
+            event.message,
+            "" if event.before is None else json.dumps(event.before, ensure_ascii=False),
+            "" if event.after is None else json.dumps(event.after, ensure_ascii=False),
+        ]
+
+
+@can_view
+@require_http_methods(["GET"])
+def event_export(request):
+    _form, _query, problems, events = _filtered(request)
+    if problems:
+        return HttpResponse(
+            "Nothing was exported:\n" + "\n".join(problems) + "\n",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(
+        csv_lines(EXPORT_HEADER, _rows(events.iterator(chunk_size=1000))),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
+    return response

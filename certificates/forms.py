@@ -1,4 +1,7 @@
+import re
+
 from django import forms
+from django.core.validators import RegexValidator
 
 from certificates.pfx import MAX_CERTIFICATE_BYTES, MAX_PFX_BYTES
 from certificates.validators import IDENTIFIER_MAX_LENGTH, validate_identifier
@@ -69,3 +72,78 @@ class CACertificateUploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".cer,.crt,.pem,.der"}),
     )
     name = IdentifierField()
+
+
+MAX_TAGS = 20
+validate_tag = RegexValidator(
+    r"^[a-z0-9][a-z0-9._:/-]{0,39}\Z",
+    "A tag is up to 40 letters, digits, '.', '_', ':', '/' or '-', starting with a letter or "
+    "digit.",
+    code="invalid_tag",
+)
+
+
+class TagsField(forms.CharField):
+    """Free tags typed as "prod, payments team-a": lower-cased, de-duplicated, in typed order."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 1000)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(value)
+        return value
+
+    def clean(self, value):
+        text = super().clean(value)
+        tags = []
+        for tag in re.split(r"[\s,;]+", text.lower()):
+            if tag and tag not in tags:
+                tags.append(tag)
+        problems = []
+        for tag in tags:
+            try:
+                validate_tag(tag)
+            except forms.ValidationError:
+                problems.append(tag)
+        if problems:
+            raise forms.ValidationError(
+                "Not a tag: %(tags)s. Use letters, digits, '.', '_', ':', '/' and '-' "
+                "(up to 40 each); separate tags with commas or spaces.",
+                code="invalid_tag",
+                params={"tags": ", ".join(problems)},
+            )
+        if len(tags) > MAX_TAGS:
+            raise forms.ValidationError(f"At most {MAX_TAGS} tags, please.", code="too_many_tags")
+        return tags
+
+
+def _printable(value: str) -> str:
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise forms.ValidationError("Control characters are not allowed.", code="control")
+    return value
+
+
+class OwnershipForm(forms.Form):
+    """Who answers for a certificate: edited by administrators on the certificate's page."""
+
+    owner = forms.CharField(
+        label="Owner",
+        required=False,
+        max_length=200,
+        validators=[_printable],
+        help_text="The team or person responsible for renewing it.",
+    )
+    contact = forms.CharField(
+        label="Contact",
+        required=False,
+        max_length=200,
+        validators=[_printable],
+        help_text="Where to reach the owner: an e-mail address, a channel, an on-call rota.",
+    )
+    tags = TagsField(
+        label="Tags",
+        required=False,
+        help_text="Separated by commas or spaces, e.g. prod, payments.",
+    )

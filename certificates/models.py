@@ -140,6 +140,10 @@ class Certificate(CertificateFactsMixin):
     # Bumped on every replacement, so every gateway worker sees a rotation on its next call.
     version = models.PositiveIntegerField(default=1)
     last_presented_at = models.DateTimeField(null=True, blank=True)
+    # Inventory facts kept by administrators for the reviewers; never read by the gateway.
+    owner = models.CharField(max_length=200, blank=True)
+    contact = models.CharField(max_length=200, blank=True)
+    tags = models.JSONField(default=list, blank=True)
 
     def get_absolute_url(self):
         return reverse("certificates:detail", args=[self.name])

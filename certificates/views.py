@@ -1,11 +1,14 @@
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.db.models import Q
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
 
 from certificates.actions import (
     CertificateExists,
@@ -14,8 +17,16 @@ from certificates.actions import (
     import_ca_certificate,
     import_certificate,
 )
-from certificates.forms import PASSWORD_ERROR_CODES, CACertificateUploadForm, CertificateUploadForm
+from certificates.export import csv_stream, json_stream
+from certificates.forms import (
+    PASSWORD_ERROR_CODES,
+    CACertificateUploadForm,
+    CertificateUploadForm,
+    OwnershipForm,
+)
+from certificates.inventory import Inventory, attach_usages, search, usages_by_certificate
 from certificates.models import CACertificate, Certificate
+from certificates.ownership import ownership_summary, set_ownership
 from certificates.pfx import PfxError
 
 PAGE_SIZE = 50
@@ -27,41 +38,101 @@ VALIDITY_MESSAGES = {
 
 can_view = permission_required("certificates.view_certificate", raise_exception=True)
 can_add = permission_required("certificates.add_certificate", raise_exception=True)
+can_change = permission_required("certificates.change_certificate", raise_exception=True)
 can_delete = permission_required("certificates.delete_certificate", raise_exception=True)
 can_view_ca = permission_required("certificates.view_cacertificate", raise_exception=True)
 can_add_ca = permission_required("certificates.add_cacertificate", raise_exception=True)
 can_delete_ca = permission_required("certificates.delete_cacertificate", raise_exception=True)
 
 
-def _search(queryset, text: str):
-    text = text.strip()
-    if not text:
-        return queryset
-    compact = "".join(ch for ch in text if ch not in " :").upper()
-    return queryset.filter(
-        Q(name__icontains=text)
-        | Q(subject__icontains=text)
-        | Q(sans__icontains=text)
-        | Q(thumbprint__startswith=compact)
-    )
+def _requested_page(request) -> int | None:
+    try:
+        return int(request.GET.get("page", ""))
+    except ValueError:
+        return None
+
+
+def _page(request, queryset, per_page, problems: list):
+    """The requested page; past the end it is the last one, and the list says so."""
+    page = Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    requested = _requested_page(request)
+    if requested is not None and requested != page.number and page.paginator.count:
+        problems.append(
+            f"There is no page {requested}; this is page {page.number} "
+            f"of {page.paginator.num_pages}."
+        )
+    return page
+
+
+def _partial(request) -> bool:
+    # A history-restore request (back button after the cache dropped the page) wants it whole.
+    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _listing(request, queryset, template):
     query = request.GET.get("q", "")
-    page = Paginator(_search(queryset, query), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "q": query, "query": f"q={query}" if query else ""}
-    if request.htmx:
+    problems = []
+    page = _page(request, search(queryset, query), PAGE_SIZE, problems)
+    context = {
+        "page": page,
+        "q": query,
+        "query": urlencode({"q": query}) if query else "",
+        "problems": problems,
+    }
+    if _partial(request):
         template = f"{template}#results"
     return render(request, template, context)
 
 
 @can_view
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 @require_http_methods(["GET"])
 def certificate_list(request):
-    certificates = Certificate.objects.with_usage_count().defer(
-        "encrypted_private_key", "chain_pem"
-    )
-    return _listing(request, certificates, "certificates/list.html")
+    inventory = Inventory.from_query(request.GET)
+    problems = list(inventory.problems)
+    page = _page(request, inventory.certificates(), inventory.filters["per_page"], problems)
+    context = {
+        "inventory": inventory,
+        "form": inventory.form(),
+        "page": page,
+        "certificates": attach_usages(page.object_list),
+        "query": inventory.query(),
+        "problems": problems,
+        "columns": inventory.columns(),
+        "csv_url": inventory.export_url("csv"),
+        "json_url": inventory.export_url("json"),
+    }
+    template = "certificates/list.html"
+    if not _partial(request):
+        return render(request, template, context)
+    response = render(request, f"{template}#results", context)
+    # The address bar shows the filters in their short form, ready to share.
+    response["HX-Push-Url"] = inventory.url(page=page.number)
+    return response
+
+
+@can_view
+@require_http_methods(["GET"])
+def certificate_export(request, fmt):
+    inventory = Inventory.from_query(request.GET)
+    if inventory.problems:
+        # An export is a record that leaves the portal: refuse rather than widen it silently.
+        return HttpResponse(
+            "Nothing was exported:\n" + "\n".join(inventory.problems) + "\n",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    certificates = inventory.certificates()
+    if fmt == "csv":
+        body, content_type = csv_stream(certificates), "text/csv; charset=utf-8"
+    else:
+        filters = {k: v for k, v in inventory.filters.items() if k != "per_page"}
+        body = json_stream(certificates, filters=filters)
+        content_type = "application/json"
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="client-certificates-{stamp}.{fmt}"'
+    return response
 
 
 @can_add
@@ -100,14 +171,45 @@ def certificate_add(request):
     return render(request, "certificates/add.html", {"form": form})
 
 
+def _usages(certificate) -> list:
+    # The same objects as certificate.usages(), with what they name joined (no query each).
+    return usages_by_certificate([certificate]).get(certificate.pk, [])
+
+
+def _detail_context(request, certificate, **extra) -> dict:
+    context = {"certificate": certificate, **extra}
+    if "ownership_form" not in context and request.user.has_perm("certificates.change_certificate"):
+        context["ownership_form"] = OwnershipForm(initial=ownership_summary(certificate))
+    return context
+
+
 @can_view
+@require_http_methods(["GET"])
 def certificate_detail(request, name):
     certificate = get_object_or_404(Certificate, name=name)
-    return render(
-        request,
-        "certificates/detail.html",
-        {"certificate": certificate, "usages": certificate.usages()},
-    )
+    context = _detail_context(request, certificate, usages=_usages(certificate))
+    return render(request, "certificates/detail.html", context)
+
+
+@can_change
+@vary_on_headers("HX-Request")
+@require_http_methods(["POST"])
+def certificate_ownership(request, name):
+    certificate = get_object_or_404(Certificate, name=name)
+    form = OwnershipForm(request.POST)
+    saved = None
+    if form.is_valid():
+        saved = set_ownership(certificate, **form.cleaned_data, request=request)
+        if not request.htmx:
+            text = "Owner, contact and tags saved." if saved else "Nothing changed."
+            messages.success(request, text)
+            return redirect(certificate)
+        form = OwnershipForm(initial=ownership_summary(certificate))
+    context = _detail_context(request, certificate, ownership_form=form, saved=saved)
+    if request.htmx:
+        return render(request, "certificates/detail.html#ownership", context)
+    context["usages"] = _usages(certificate)
+    return render(request, "certificates/detail.html", context)
 
 
 def _download(certificate, fmt):

@@ -4,14 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('apis', '0002_backends'),
+        ("apis", "0002_backends"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='api',
-            options={'ordering': ['display_name', 'name'], 'permissions': [('call_api', 'Can call APIs through the gateway')], 'verbose_name': 'API'},
+            name="api",
+            options={
+                "ordering": ["display_name", "name"],
+                "permissions": [("call_api", "Can call APIs through the gateway")],
+                "verbose_name": "API",
+            },
         ),
     ]

@@ -1,8 +1,8 @@
 """The gateway against real mutual-TLS back ends on 127.0.0.1."""
 
 import datetime as dt
-import time
 import json
+import time
 
 import pytest
 

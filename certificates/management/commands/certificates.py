@@ -2,8 +2,10 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from certificates.actions import CertificateExists, import_certificate
+from certificates.inventory import attach_usages, expiring_within
 from certificates.models import Certificate
 from certificates.pfx import MAX_PFX_BYTES, PfxError
 from certificates.validators import validate_identifier
@@ -26,10 +28,18 @@ class Command(BaseCommand):
             "--replace", action="store_true", help="Replace the certificate of an existing Id."
         )
         actions.add_parser("list", help="List client certificates.")
+        expiring = actions.add_parser(
+            "expiring",
+            help="List certificates that expire within N days, expired ones included; "
+            "exit 1 when there are any, 0 when none (a check for cron and monitoring).",
+        )
+        expiring.add_argument("--within-days", type=int, default=30, metavar="N")
 
     def handle(self, *args, action, **options):
         if action == "import":
             self.import_pfx(options)
+        elif action == "expiring":
+            self.expiring(options["within_days"], options["verbosity"])
         else:
             self.list_certificates()
 
@@ -72,3 +82,27 @@ class Command(BaseCommand):
                 f"{certificate.not_after:%Y-%m-%dT%H:%M:%SZ}{flag}\t"
                 f"used by {certificate.usage_count}\t{certificate.subject}"
             )
+
+    def expiring(self, days: int, verbosity: int):
+        # Exit code 2 for a bad call, as argparse does: 1 means "certificates need attention".
+        if days < 0:
+            raise CommandError(f"--within-days must be 0 or more, not {days}.", returncode=2)
+        if days > 36500:
+            raise CommandError("--within-days must be at most 36500.", returncode=2)
+        now = timezone.now()
+        found = attach_usages(expiring_within(days, now=now))
+        for certificate in found:
+            if certificate.not_after > now:
+                when = f"{(certificate.not_after - now).days} days left"
+            else:
+                when = f"EXPIRED {(now - certificate.not_after).days} days ago"
+            used_by = ", ".join(str(usage) for usage in certificate.usage_list) or "nothing"
+            self.stdout.write(
+                f"{certificate.name}\t{certificate.thumbprint}\t"
+                f"{certificate.not_after:%Y-%m-%dT%H:%M:%SZ}\t{when}\tused by {used_by}"
+            )
+        if found:
+            self.stdout.flush()
+            sys.exit(1)
+        if verbosity > 1:
+            self.stderr.write(f"No certificate expires within {days} days.")

@@ -1,0 +1,105 @@
+from datetime import date, datetime, time, timedelta
+
+from django import forms
+from django.utils import timezone
+
+from audit.models import AuditEvent
+
+# What the apps record today; actions found in the trail are offered too.
+KNOWN_ACTIONS = [
+    "sign-in",
+    "sign-in-failed",
+    "change-refused",
+    "certificate-uploaded",
+    "certificate-replaced",
+    "certificate-deleted",
+    "certificate-delete-blocked",
+    "certificate-ownership-changed",
+    "ca-certificate-uploaded",
+    "ca-certificate-replaced",
+    "ca-certificate-deleted",
+    "ca-certificate-delete-blocked",
+    "api-created",
+    "api-changed",
+    "api-deleted",
+    "policy-changed",
+    "operation-created",
+    "operation-changed",
+    "operation-deleted",
+    "backend-created",
+    "backend-changed",
+    "backend-deleted",
+    "api-token-created",
+    "api-token-revoked",
+    "keyring-rotated",
+]
+
+
+def _choices(values) -> list[tuple[str, str]]:
+    return [("", "Any")] + [(value, value) for value in sorted(set(values))]
+
+
+class AuditFilterForm(forms.Form):
+    """The Audit log's filters, read from the query string (a plain GET form)."""
+
+    action = forms.ChoiceField(label="Action", required=False)
+    actor = forms.CharField(label="Who", required=False, max_length=150)
+    object_type = forms.ChoiceField(label="Object type", required=False)
+    object_id = forms.CharField(label="Object", required=False, max_length=200)
+    since = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        recorded = AuditEvent.objects.order_by().values_list("action", "object_type").distinct()
+        actions, types = set(KNOWN_ACTIONS), {"certificate", "api", "backend", "user"}
+        for action, object_type in recorded:
+            actions.add(action)
+            if object_type:
+                types.add(object_type)
+        self.fields["action"].choices = _choices(actions)
+        self.fields["object_type"].choices = _choices(types)
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and until < since:
+            self.add_error("until", "The end date is before the start date.")
+        return cleaned
+
+    def usable(self) -> tuple[dict, list[str]]:
+        """The filters that are valid, and a message for each one that is not (and is ignored)."""
+        self.is_valid()
+        problems = [
+            f"{self.fields[name].label}: {' '.join(errors)} This filter is ignored."
+            for name, errors in self.errors.items()
+        ]
+        values = {
+            name: self.cleaned_data.get(name)
+            for name in self.fields
+            if name not in self.errors and self.cleaned_data.get(name) not in (None, "")
+        }
+        return values, problems
+
+
+def filter_events(queryset, filters: dict):
+    if action := filters.get("action"):
+        queryset = queryset.filter(action=action)
+    if actor := filters.get("actor"):
+        queryset = queryset.filter(actor_name__icontains=actor.strip())
+    if object_type := filters.get("object_type"):
+        queryset = queryset.filter(object_type=object_type)
+    if object_id := filters.get("object_id"):
+        queryset = queryset.filter(object_id__icontains=object_id.strip())
+    zone = timezone.get_current_timezone()
+    if since := filters.get("since"):
+        queryset = queryset.filter(at__gte=datetime.combine(since, time.min, zone))
+    if (until := filters.get("until")) and until < date.max:
+        queryset = queryset.filter(
+            at__lt=datetime.combine(until + timedelta(days=1), time.min, zone)
+        )
+    return queryset

@@ -1,0 +1,370 @@
+"""The client-certificate inventory: one filter form, one filtered queryset, and what the
+list page, the exports, the dashboard and the `expiring` command read from it.
+
+Every filter comes from the query string, so a filtered list is a link that can be shared, and
+the export of a list is the same link under /export.csv or /export.json.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django import forms
+from django.db.models import Count, F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from certificates.forms import validate_tag
+from certificates.models import Certificate, _protected_relations
+
+STATUS_CHOICES = [
+    ("", "Any"),
+    ("valid", "Valid"),
+    ("expiring", "Expiring within…"),
+    ("expired", "Expired"),
+    ("not-yet-valid", "Not yet valid"),
+]
+USAGE_CHOICES = [("", "Any"), ("used", "In use"), ("unused", "Unused")]
+PRESENTED_CHOICES = [
+    ("", "Any"),
+    ("never", "Never"),
+    ("recent", "Within 30 days"),
+    ("stale", "Not within 30 days"),
+]
+SELF_SIGNED_CHOICES = [("", "Any"), ("yes", "Self-signed"), ("no", "CA-issued")]
+KEY_TYPE_CHOICES = [("", "Any"), ("RSA", "RSA"), ("EC", "EC")]
+PER_PAGE_CHOICES = [("25", "25"), ("50", "50"), ("100", "100"), ("200", "200")]
+PRESENTED_RECENT_DAYS = 30
+
+# Sort key: (column label, ordering). Every column of the table sorts; the Id breaks ties.
+SORTS = {
+    "id": ("Id", [F("name").asc()]),
+    "subject": ("Subject", [F("subject").asc()]),
+    "thumbprint": ("Thumbprint", [F("thumbprint").asc()]),
+    "expires": ("Expiration date", [F("not_after").asc()]),
+    "key": ("Key", [F("key_type").asc(), F("key_size").asc()]),
+    "used": ("Used by", [F("usage_count").asc()]),
+    "presented": ("Last presented", [F("last_presented_at").asc(nulls_first=True)]),
+    "owner": ("Owner and tags", [F("owner").asc()]),
+}
+SORT_CHOICES = [(key, label) for key, (label, _) in SORTS.items()] + [
+    (f"-{key}", f"{label}, descending") for key, (label, _) in SORTS.items()
+]
+
+# Values that leave a filter off; they are left out of links.
+DEFAULTS = {
+    "q": "",
+    "status": "",
+    "within": 30,
+    "usage": "",
+    "presented": "",
+    "self_signed": "",
+    "key_type": "",
+    "tag": "",
+    "sort": "id",
+    "per_page": 50,
+}
+# The columns of the list page, in order (the last one holds the row menu).
+COLUMNS = ["id", "subject", "thumbprint", "expires", "key", "used", "presented", "owner"]
+
+
+class InventoryFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Id, subject, SAN, thumbprint, owner, tag"}
+        ),
+    )
+    status = forms.ChoiceField(label="Expiry", choices=STATUS_CHOICES, required=False)
+    within = forms.IntegerField(
+        label="Days", required=False, min_value=1, max_value=3650, widget=forms.NumberInput
+    )
+    usage = forms.ChoiceField(label="Usage", choices=USAGE_CHOICES, required=False)
+    presented = forms.ChoiceField(label="Last presented", choices=PRESENTED_CHOICES, required=False)
+    self_signed = forms.ChoiceField(label="Issuer", choices=SELF_SIGNED_CHOICES, required=False)
+    key_type = forms.ChoiceField(label="Key type", choices=KEY_TYPE_CHOICES, required=False)
+    tag = forms.CharField(label="Tag", required=False, max_length=40)
+    sort = forms.ChoiceField(label="Sort", choices=SORT_CHOICES, required=False)
+    per_page = forms.TypedChoiceField(
+        label="Per page", choices=PER_PAGE_CHOICES, coerce=int, required=False
+    )
+
+    def clean_tag(self):
+        tag = self.cleaned_data["tag"].strip().lower()
+        if tag:
+            validate_tag(tag)
+        return tag
+
+    def clean_q(self):
+        return self.cleaned_data["q"].strip()
+
+
+def search(queryset, text: str):
+    """Id, subject, SANs, the start of the thumbprint (any case, colons and spaces allowed),
+    and for client certificates also the friendly name, owner, contact and tags."""
+    text = text.strip()
+    if not text:
+        return queryset
+    compact = "".join(ch for ch in text if ch not in " :").upper()
+    condition = (
+        Q(name__icontains=text)
+        | Q(subject__icontains=text)
+        | Q(sans__icontains=text)
+        | Q(thumbprint__startswith=compact)
+    )
+    if queryset.model is Certificate:
+        condition |= (
+            Q(friendly_name__icontains=text)
+            | Q(owner__icontains=text)
+            | Q(contact__icontains=text)
+            | Q(tags__icontains=text)
+        )
+    return queryset.filter(condition)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """The effective filters of one request (valid values only) and what to say about the rest."""
+
+    filters: dict
+    problems: tuple[str, ...] = ()
+
+    @classmethod
+    def from_query(cls, data) -> "Inventory":
+        form = InventoryFilterForm(data)
+        form.is_valid()
+        filters = {}
+        for name, default in DEFAULTS.items():
+            value = form.cleaned_data.get(name) if name not in form.errors else None
+            filters[name] = default if value in (None, "") else value
+        problems = tuple(
+            f"{form.fields[name].label}: {' '.join(errors)} This filter is ignored."
+            for name, errors in form.errors.items()
+        )
+        return cls(filters, problems)
+
+    def form(self) -> InventoryFilterForm:
+        """The filter form showing what is applied (an ignored value shows as its default)."""
+        return InventoryFilterForm({**self.filters})
+
+    def certificates(self, now: datetime | None = None):
+        now = now or timezone.now()
+        f = self.filters
+        queryset = Certificate.objects.with_usage_count().defer(
+            "encrypted_private_key", "chain_pem", "certificate_pem"
+        )
+        queryset = search(queryset, f["q"])
+        status = f["status"]
+        if status == "valid":
+            queryset = queryset.filter(not_before__lte=now, not_after__gt=now)
+        elif status == "expiring":
+            horizon = now + timedelta(days=f["within"])
+            queryset = queryset.filter(not_after__gt=now, not_after__lte=horizon)
+        elif status == "expired":
+            queryset = queryset.filter(not_after__lte=now)
+        elif status == "not-yet-valid":
+            queryset = queryset.filter(not_before__gt=now)
+        if f["usage"] == "used":
+            queryset = queryset.filter(usage_count__gt=0)
+        elif f["usage"] == "unused":
+            queryset = queryset.filter(usage_count=0)
+        recent = now - timedelta(days=PRESENTED_RECENT_DAYS)
+        if f["presented"] == "never":
+            queryset = queryset.filter(last_presented_at__isnull=True)
+        elif f["presented"] == "recent":
+            queryset = queryset.filter(last_presented_at__gte=recent)
+        elif f["presented"] == "stale":
+            queryset = queryset.filter(
+                Q(last_presented_at__isnull=True) | Q(last_presented_at__lt=recent)
+            )
+        if f["self_signed"]:
+            queryset = queryset.filter(self_signed=f["self_signed"] == "yes")
+        if f["key_type"]:
+            queryset = queryset.filter(key_type=f["key_type"])
+        if f["tag"]:
+            # Tags hold no quotes (see TagsField), so the quoted tag matches one whole tag.
+            queryset = queryset.filter(tags__icontains=f'"{f["tag"]}"')
+        return queryset.order_by(*self.ordering())
+
+    def ordering(self) -> list:
+        key = self.filters["sort"]
+        descending = key.startswith("-")
+        orderings = SORTS[key.lstrip("-")][1]
+        if descending:
+            orderings = [ordering.copy() for ordering in orderings]
+            for ordering in orderings:
+                ordering.reverse_ordering()
+        return [*orderings, F("name").asc()]
+
+    def query(self, *, paging: bool = True, **changes) -> str:
+        """The query string of these filters with `changes`, defaults left out."""
+        values = {**self.filters, **changes}
+        pairs = []
+        for name, default in DEFAULTS.items():
+            if name == "per_page" and not paging:
+                continue
+            if name == "within" and values["status"] != "expiring":
+                continue
+            if values[name] != default:
+                pairs.append((name, values[name]))
+        if paging and values.get("page", 1) != 1:
+            pairs.append(("page", values["page"]))
+        return urlencode(pairs)
+
+    def url(self, **changes) -> str:
+        query = self.query(**changes)
+        base = reverse("certificates:list")
+        return f"{base}?{query}" if query else base
+
+    def export_url(self, fmt: str) -> str:
+        query = self.query(paging=False)
+        base = reverse("certificates:export", args=[fmt])
+        return f"{base}?{query}" if query else base
+
+    @property
+    def is_filtered(self) -> bool:
+        return any(
+            self.filters[name] != DEFAULTS[name]
+            for name in DEFAULTS
+            if name not in ("sort", "per_page")
+        )
+
+    def columns(self) -> list[dict]:
+        """Header cells: label, the link that sorts by the column, and aria-sort."""
+        current = self.filters["sort"]
+        cells = []
+        for key in COLUMNS:
+            label = SORTS[key][0]
+            state = None
+            if current == key:
+                state = "ascending"
+            elif current == f"-{key}":
+                state = "descending"
+            target = f"-{key}" if state == "ascending" else key
+            cells.append(
+                {"label": label, "url": self.url(sort=target), "aria_sort": state, "key": key}
+            )
+        return cells
+
+
+def list_url(**filters) -> str:
+    """The list page filtered by `filters` (names and values as in the query string)."""
+    return Inventory({**DEFAULTS, **filters}).url()
+
+
+def usages_by_certificate(certificates) -> dict[int, list]:
+    """{certificate pk: [objects that use it]} for many certificates, one query per relation.
+
+    `certificates` may be a list or a queryset (it is then used as a subquery). Each related
+    object comes with its other non-null foreign keys joined, so that str() and
+    get_absolute_url() (which name the backend of a backend credential) cost no query.
+    """
+    if isinstance(certificates, list | tuple):
+        keys = [certificate.pk for certificate in certificates]
+    else:
+        keys = certificates.order_by().values("pk")
+    found = defaultdict(list)
+    for relation in _protected_relations(Certificate):
+        model, field = relation.related_model, relation.field
+        joined = [
+            other.name
+            for other in model._meta.concrete_fields
+            if other.many_to_one and not other.null and other is not field
+        ]
+        related = model._default_manager.filter(**{f"{field.name}__in": keys})
+        if joined:
+            related = related.select_related(*joined)
+        for usage in related:
+            found[getattr(usage, field.attname)].append(usage)
+    for usages in found.values():
+        usages.sort(key=str)
+    return found
+
+
+def _kind(model) -> tuple[str, str]:
+    """What a usage stands for: the model itself, or for a link model (a backend's credential)
+    the one other object it links the certificate to."""
+    others = [
+        field
+        for field in model._meta.concrete_fields
+        if field.many_to_one and not field.null and field.related_model is not Certificate
+    ]
+    meta = others[0].related_model._meta if len(others) == 1 else model._meta
+    return str(meta.verbose_name), str(meta.verbose_name_plural)
+
+
+def usage_summary(usages: list) -> str:
+    """ "1 API, 2 backends" (kinds in order of first appearance); "" when unused."""
+    counts = {}
+    for usage in usages:
+        kind = _kind(type(usage))
+        counts[kind] = counts.get(kind, 0) + 1
+    return ", ".join(
+        f"{count} {singular if count == 1 else plural}"
+        for (singular, plural), count in counts.items()
+    )
+
+
+def attach_usages(certificates) -> list:
+    """The certificates as a list, each with `.usage_list` and `.usage_summary` set, at one
+    query per kind of usage whatever the number of certificates."""
+    certificates = list(certificates)
+    usages = usages_by_certificate(certificates)
+    for certificate in certificates:
+        certificate.usage_list = usages.get(certificate.pk, [])
+        certificate.usage_summary = usage_summary(certificate.usage_list)
+    return certificates
+
+
+def expiring_within(days: int, *, now: datetime | None = None, include_expired: bool = True):
+    """Certificates whose expiration date is at most `days` days away, soonest first."""
+    now = now or timezone.now()
+    queryset = Certificate.objects.filter(not_after__lte=now + timedelta(days=days))
+    if not include_expired:
+        queryset = queryset.filter(not_after__gt=now)
+    return queryset.only("name", "thumbprint", "not_after").order_by("not_after", "name")
+
+
+def expiry_totals(now: datetime, horizons=(30, 60, 90)) -> dict:
+    """Dashboard totals in one query: all, expired, expiring within each horizon, unused."""
+    counts = {
+        "all": Count("pk"),
+        "expired": Count("pk", filter=Q(not_after__lte=now)),
+        "unused": Count("pk", filter=Q(usage_count=0)),
+    }
+    for days in horizons:
+        counts[f"within_{days}"] = Count(
+            "pk", filter=Q(not_after__gt=now, not_after__lte=now + timedelta(days=days))
+        )
+    return Certificate.objects.with_usage_count().aggregate(**counts)
+
+
+def _month_start(year: int, month: int) -> datetime:
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    return datetime(year, month, 1, tzinfo=timezone.get_current_timezone())
+
+
+def expirations_by_month(now: datetime, months: int = 12) -> list[tuple[datetime, int]]:
+    """(first day of the month, how many certificates expire in it) for this month and the next
+    ones; this month counts from now. One query."""
+    local = timezone.localtime(now)
+    starts = [_month_start(local.year, local.month + offset) for offset in range(months + 1)]
+    counts = {}
+    for index in range(months):
+        since = Q(not_after__gt=now) if index == 0 else Q(not_after__gte=starts[index])
+        counts[f"m{index}"] = Count("pk", filter=since & Q(not_after__lt=starts[index + 1]))
+    totals = Certificate.objects.aggregate(**counts)
+    return [(starts[index], totals[f"m{index}"]) for index in range(months)]
+
+
+def next_to_expire(now: datetime, limit: int = 10) -> list:
+    """The `limit` valid certificates that expire first, each with `.usage_list`."""
+    soonest = (
+        Certificate.objects.filter(not_after__gt=now)
+        .only("name", "subject", "thumbprint", "not_before", "not_after", "owner")
+        .order_by("not_after", "name")[:limit]
+    )
+    return attach_usages(soonest)

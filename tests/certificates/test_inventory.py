@@ -1,0 +1,293 @@
+"""The Client certificates list as an inventory: filters, search, sorting, paging, htmx."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from certificates.models import Certificate
+from tests.certificates.factories import (
+    fake_certificate,
+    fake_certificates,
+    use_in_api,
+    use_in_backend,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def names(client, **params):
+    response = client.get("/certificates/", params)
+    assert response.status_code == 200
+    return [certificate.name for certificate in response.context["certificates"]]
+
+
+@pytest.fixture
+def inventory():
+    now = timezone.now()
+    rows = {
+        "expired": fake_certificate(1, name="expired", not_after=now - timedelta(days=3)),
+        "soon": fake_certificate(2, name="soon", not_after=now + timedelta(days=5)),
+        "later": fake_certificate(3, name="later", not_after=now + timedelta(days=45)),
+        "future": fake_certificate(
+            4,
+            name="future",
+            not_before=now + timedelta(days=2),
+            not_after=now + timedelta(days=400),
+        ),
+    }
+    Certificate.objects.bulk_create(rows.values())
+    return {name: Certificate.objects.get(name=name) for name in rows}
+
+
+def test_it_filters_by_expiry(admin_client, inventory):
+    assert names(admin_client, status="expired") == ["expired"]
+    assert names(admin_client, status="expiring") == ["soon"]
+    assert names(admin_client, status="expiring", within=60) == ["later", "soon"]
+    assert names(admin_client, status="valid") == ["later", "soon"]
+    assert names(admin_client, status="not-yet-valid") == ["future"]
+    assert names(admin_client) == ["expired", "future", "later", "soon"]
+
+
+def test_it_filters_by_usage_and_last_presentation(admin_client, inventory):
+    use_in_api(inventory["soon"])
+    use_in_backend(inventory["later"])
+    Certificate.objects.filter(name="soon").update(last_presented_at=timezone.now())
+    Certificate.objects.filter(name="later").update(
+        last_presented_at=timezone.now() - timedelta(days=90)
+    )
+    assert names(admin_client, usage="used") == ["later", "soon"]
+    assert names(admin_client, usage="unused") == ["expired", "future"]
+    assert names(admin_client, presented="never") == ["expired", "future"]
+    assert names(admin_client, presented="recent") == ["soon"]
+    assert names(admin_client, presented="stale") == ["expired", "future", "later"]
+    assert names(admin_client, usage="used", presented="stale") == ["later"]
+
+
+def test_it_filters_by_issuer_key_type_and_tag(admin_client, inventory):
+    Certificate.objects.filter(name="soon").update(self_signed=True, tags=["prod", "payments"])
+    Certificate.objects.filter(name="later").update(tags=["production"])
+    assert names(admin_client, self_signed="yes") == ["soon"]
+    assert names(admin_client, self_signed="no") == ["expired", "future", "later"]
+    key_types = dict(Certificate.objects.values_list("name", "key_type"))
+    rsa = sorted(name for name, key_type in key_types.items() if key_type == "RSA")
+    assert names(admin_client, key_type="RSA") == rsa
+    # A tag filter matches whole tags, in any case.
+    assert names(admin_client, tag="PROD") == ["soon"]
+    assert names(admin_client, tag="production") == ["later"]
+
+
+def test_search_covers_owner_contact_tags_and_friendly_name(admin_client, inventory):
+    Certificate.objects.filter(name="soon").update(
+        owner="Payments team", contact="pay@example.test", tags=["pci"]
+    )
+    Certificate.objects.filter(name="later").update(friendly_name="Legacy client")
+    assert names(admin_client, q="payments") == ["soon"]
+    assert names(admin_client, q="pay@example") == ["soon"]
+    assert names(admin_client, q="pci") == ["soon"]
+    assert names(admin_client, q="legacy") == ["later"]
+    thumbprint = inventory["future"].thumbprint
+    assert names(admin_client, q=f"{thumbprint[:2].lower()}:{thumbprint[2:6]}") == ["future"]
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("expires", ["expired", "soon", "later", "future"]),
+        ("-expires", ["future", "later", "soon", "expired"]),
+        ("-id", ["soon", "later", "future", "expired"]),
+        ("used", ["expired", "future", "later", "soon"]),
+        ("-used", ["soon", "expired", "future", "later"]),
+        ("presented", ["expired", "future", "later", "soon"]),
+        ("-presented", ["soon", "expired", "future", "later"]),
+        ("owner", ["expired", "future", "soon", "later"]),
+    ],
+)
+def test_every_column_sorts(admin_client, inventory, sort, expected):
+    use_in_api(inventory["soon"])
+    Certificate.objects.filter(name="soon").update(last_presented_at=timezone.now())
+    Certificate.objects.filter(name="later").update(owner="zeta")
+    Certificate.objects.filter(name="soon").update(owner="alpha")
+    assert names(admin_client, sort=sort) == expected
+
+
+def test_each_header_links_to_its_sort_and_says_which_is_active(admin_client, inventory):
+    response = admin_client.get("/certificates/", {"sort": "expires", "status": "valid"})
+    columns = {column["key"]: column for column in response.context["columns"]}
+    assert set(columns) == {
+        "id",
+        "subject",
+        "thumbprint",
+        "expires",
+        "key",
+        "used",
+        "presented",
+        "owner",
+    }
+    assert columns["expires"]["aria_sort"] == "ascending"
+    assert columns["expires"]["url"] == "/certificates/?status=valid&sort=-expires"
+    assert columns["subject"]["url"] == "/certificates/?status=valid&sort=subject"
+    assert columns["subject"]["aria_sort"] is None
+    assert 'aria-sort="ascending"' in response.content.decode()
+
+
+def test_the_list_shows_what_uses_each_certificate_and_when_it_was_presented(
+    admin_client, inventory
+):
+    use_in_api(inventory["soon"])
+    use_in_backend(inventory["soon"])
+    use_in_api(inventory["later"], name="billing")
+    Certificate.objects.filter(name="later").update(last_presented_at=timezone.now())
+    content = admin_client.get("/certificates/").content.decode()
+    assert "1 API, 1 backend" in content
+    assert "Never" in content
+    assert "Not used" in content
+    detail = admin_client.get("/certificates/soon/").content.decode()
+    assert 'href="/apis/orders/' in detail
+    assert 'href="/backends/orders-backend/' in detail
+
+
+def test_bad_filter_values_are_ignored_with_a_message(admin_client, inventory):
+    response = admin_client.get(
+        "/certificates/",
+        {
+            "status": "soonish",
+            "within": "-5",
+            "sort": "colour",
+            "per_page": "7",
+            "tag": 'a"b',
+            "usage": "used",
+        },
+    )
+    assert response.status_code == 200
+    problems = " ".join(response.context["problems"])
+    for label in ("Expiry:", "Days:", "Sort:", "Per page:", "Tag:"):
+        assert label in problems
+    assert "This filter is ignored." in problems
+    # The valid filter still applies; the others fall back to their defaults.
+    assert response.context["inventory"].filters["usage"] == "used"
+    assert response.context["inventory"].filters["within"] == 30
+    assert response.context["certificates"] == []
+    assert 'role="alert"' in response.content.decode()
+
+
+def test_a_huge_or_odd_number_of_days_is_refused_without_error(admin_client, inventory):
+    for within in ("99999999999999999999", "1e3", "0", ""):
+        response = admin_client.get("/certificates/", {"status": "expiring", "within": within})
+        assert response.status_code == 200
+
+
+def test_a_page_past_the_end_shows_the_last_page(admin_client):
+    fake_certificates(30)
+    response = admin_client.get("/certificates/", {"per_page": 25, "page": 9})
+    assert response.status_code == 200
+    assert response.context["page"].number == 2
+    assert "There is no page 9; this is page 2 of 2." in response.content.decode()
+    assert admin_client.get("/certificates/", {"page": "last-ish"}).status_code == 200
+    assert admin_client.get("/certificates/", {"page": "-3"}).status_code == 200
+
+
+def test_pages_keep_the_filters(admin_client):
+    fake_certificates(60, key_type="RSA")
+    content = admin_client.get("/certificates/", {"key_type": "RSA", "sort": "-expires"})
+    html = content.content.decode()
+    assert 'href="?key_type=RSA&amp;sort=-expires&amp;page=2"' in html
+    assert "1\N{EN DASH}50 of 60 certificates match the filters" in html
+
+
+def test_htmx_gets_the_results_and_a_short_address_to_push(admin_client, inventory):
+    response = admin_client.get(
+        "/certificates/",
+        {"q": "", "status": "expiring", "within": "30", "usage": "", "sort": "id", "page": ""},
+        headers={"HX-Request": "true"},
+    )
+    content = response.content.decode()
+    assert content.lstrip().startswith('<div id="results"')
+    assert "<form" not in content
+    assert "soon" in content
+    assert response["HX-Push-Url"] == "/certificates/?status=expiring"
+    assert "HX-Request" in response["Vary"]
+    # The sort order travels with the filter form from inside the results.
+    assert 'name="sort" value="id" form="inventory-filters"' in content
+
+
+def test_the_back_button_gets_the_whole_page(admin_client, inventory):
+    response = admin_client.get(
+        "/certificates/",
+        {"status": "expired"},
+        headers={"HX-Request": "true", "HX-History-Restore-Request": "true"},
+    )
+    content = response.content.decode()
+    assert "<html" in content
+    assert 'id="inventory-filters"' in content
+    assert '<option value="expired" selected>' in content
+
+
+def test_the_filter_form_works_without_javascript(admin_client, inventory):
+    content = admin_client.get("/certificates/", {"status": "expired"}).content.decode()
+    assert '<form id="inventory-filters"' in content
+    assert 'method="get"' in content
+    assert 'hx-push-url="true"' in content
+    assert 'hx-history="false"' in content
+    for name in ("q", "status", "within", "usage", "presented", "self_signed", "key_type", "tag"):
+        assert f'name="{name}"' in content
+    assert '<button type="submit" class="button">Apply</button>' in content
+    assert 'href="/certificates/export.csv?status=expired"' in content
+    assert 'href="/certificates/export.json?status=expired"' in content
+
+
+def test_an_outsider_cannot_list(outsider_client):
+    assert outsider_client.get("/certificates/").status_code == 403
+
+
+def _count_queries(client, url, **params):
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(url, params)
+        assert response.status_code == 200
+        if response.streaming:
+            b"".join(response.streaming_content)
+    return len(context.captured_queries)
+
+
+def _grow_to(total, existing):
+    rows = fake_certificates(total - existing, start=existing)
+    # Every fifth certificate is used, half of those by a backend too.
+    for index, certificate in enumerate(rows[::5]):
+        use_in_api(certificate, name=f"api-{existing + index}")
+        if index % 2:
+            use_in_backend(certificate, name=f"backend-{existing + index}")
+    return total
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/certificates/", {}),
+        ("/certificates/", {"per_page": 200, "sort": "-used", "usage": "used"}),
+        ("/certificates/", {"q": "example", "status": "valid", "presented": "never"}),
+        ("/certificates/export.csv", {}),
+        ("/certificates/export.json", {"sort": "presented"}),
+    ],
+)
+def test_queries_do_not_grow_with_the_inventory(admin_client, url, params):
+    _grow_to(5, 0)
+    admin_client.get("/")  # the session and permission caches are warm in both rounds
+    small = _count_queries(admin_client, url, **params)
+    _grow_to(200, 5)
+    large = _count_queries(admin_client, url, **params)
+    assert small == large
+    assert large < 15
+
+
+def test_a_certificate_page_costs_the_same_queries_with_many_usages(admin_client):
+    [certificate] = fake_certificates(1)
+    use_in_api(certificate)
+    use_in_backend(certificate)
+    admin_client.get("/")
+    few = _count_queries(admin_client, "/certificates/cert-0000/")
+    for index in range(30):
+        use_in_api(certificate, name=f"more-{index}")
+        use_in_backend(certificate, name=f"more-backend-{index}")
+    assert _count_queries(admin_client, "/certificates/cert-0000/") == few
