@@ -52,14 +52,28 @@ def unique_id(display_name: str, taken, fallback: str) -> str:
     return candidate
 
 
-def create_api(*, display_name, service_url, path, description="", request=None) -> Api:
+class BackendInUse(Exception):
+    def __init__(self, backend: Backend, apis):
+        self.backend = backend
+        self.apis = apis
+        names = ", ".join(str(api) for api in apis)
+        super().__init__(
+            f"The backend {backend.name} is named in the policy of {names}. Remove it from "
+            "their policies before deleting it."
+        )
+
+
+def create_api(
+    *, display_name, service_url, path, description="", name=None, protocols=None, request=None
+) -> Api:
+    """Create an API; its Id is made from the display name unless `name` gives one."""
     with transaction.atomic():
         api = Api.objects.create(
-            name=unique_id(display_name, Api.objects, "api"),
+            name=name or unique_id(display_name, Api.objects, "api"),
             display_name=display_name,
             service_url=service_url,
             path=path,
-            protocols=["https"],
+            protocols=protocols or ["https"],
             description=description,
         )
         record(
@@ -68,11 +82,47 @@ def create_api(*, display_name, service_url, path, description="", request=None)
     return api
 
 
+def update_api(
+    api: Api,
+    *,
+    display_name,
+    service_url,
+    path,
+    description="",
+    protocols=None,
+    version: int | None,
+    request=None,
+) -> Api:
+    """Change an API's settings (not its policy). Raises StaleChange."""
+    with transaction.atomic():
+        current = Api.objects.select_for_update().get(pk=api.pk)
+        if version is not None and current.version != version:
+            raise StaleChange()
+        before = _api_summary(current)
+        current.display_name = display_name
+        current.service_url = service_url
+        current.path = path
+        current.description = description
+        current.protocols = protocols or ["https"]
+        current.version += 1
+        current.save()
+        record(
+            request,
+            "api-changed",
+            object_type="api",
+            object_id=current.name,
+            before=before,
+            after=_api_summary(current),
+        )
+    return current
+
+
 def _api_summary(api: Api) -> dict:
     return {
         "displayName": api.display_name,
         "path": api.path,
         "serviceUrl": api.service_url,
+        "protocols": api.protocols,
     }
 
 
@@ -290,7 +340,11 @@ def save_backend(
 
 
 def delete_backend(backend: Backend, *, request=None) -> None:
+    """Delete a backend; raise BackendInUse while an API's policy names it."""
     with transaction.atomic():
+        naming = list(Api.objects.filter(backend_name=backend.name))
+        if naming:
+            raise BackendInUse(backend, naming)
         before = backend_summary(backend)
         backend.delete()
         record(

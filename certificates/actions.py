@@ -163,23 +163,34 @@ def delete_certificate(certificate, *, request=None, actor=None) -> None:
     )
 
 
-def import_ca_certificate(name: str, data: bytes, *, request=None, actor=None) -> CACertificate:
-    """Store a public CA certificate (PEM or DER). Raises PfxError on bad input."""
+def import_ca_certificate(
+    name: str, data: bytes, *, replace: bool = False, request=None, actor=None
+) -> CACertificate:
+    """Store a public CA certificate (PEM or DER). Raises PfxError on bad input.
+
+    With `replace`, an upload under an existing Id replaces that CA certificate; every backend
+    that trusts the Id trusts the new one from its next call.
+    """
     cert = load_public_certificate(data)
     facts = describe_certificate(cert)
     try:
         with transaction.atomic():
-            if CACertificate.objects.filter(name=name).exists():
+            ca = CACertificate.objects.select_for_update().filter(name=name).first()
+            if ca is not None and not replace:
                 raise PfxError("exists", f"A CA certificate with the Id {name} already exists.")
-            ca = CACertificate(name=name, certificate_pem=_pem([cert]))
+            before = None if ca is None else certificate_summary(ca)
+            ca = ca or CACertificate(name=name)
+            ca.certificate_pem = _pem([cert])
             ca.set_facts(facts)
             _set_uploader(ca, request, actor)
+            ca.uploaded_at = timezone.now()
             ca.save()
             record(
                 request,
-                "ca-certificate-uploaded",
+                "ca-certificate-uploaded" if before is None else "ca-certificate-replaced",
                 object_type="ca-certificate",
                 object_id=name,
+                before=before,
                 after=certificate_summary(ca),
                 actor=actor,
             )

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from gateway import console
-from portal import views
+from portal import token_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -24,6 +24,9 @@ urlpatterns = [
     path("ca-certificates/", include("certificates.ca_urls")),
     path("gateway/", include("gateway.urls")),
     path("audit/", include("audit.urls")),
+    path("tokens/", token_views.token_list, name="api_tokens"),
+    path("tokens/<int:pk>/revoke/", token_views.token_revoke, name="api_token_revoke"),
+    path("api/", include("portal.api_urls")),
     path("admin/", admin.site.urls),
 ]
 
