@@ -15,6 +15,7 @@ urlpatterns = [
     ),
     path("<str:name>/", views.api_design, name="design"),
     path("<str:name>/backend/", views.backend_edit, name="backend"),
+    path("<str:name>/settings/", views.api_edit, name="edit"),
     path("<str:name>/policy/", views.api_policy, name="policy"),
     path("<str:name>/delete/", views.api_delete, name="delete"),
     path("<str:name>/operations/+add/", views.operation_edit, name="operation_add"),

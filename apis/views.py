@@ -56,6 +56,33 @@ def _design_context(api, **extra):
     }
 
 
+@can_change
+@require_http_methods(["GET", "POST"])
+def api_edit(request, name):
+    api = _api(name)
+    form = ApiForm(request.POST or None, instance=api)
+    if request.method == "POST" and form.is_valid():
+        try:
+            api = actions.update_api(
+                api,
+                **form.cleaned_data,
+                protocols=api.protocols,
+                version=_posted_version(request),
+                request=request,
+            )
+        except actions.StaleChange as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, EFFECTIVE_NOW)
+            return redirect(api)
+    return render(request, "apis/edit.html", {"api": api, "form": form, "tab": "design"})
+
+
+def _posted_version(request) -> int | None:
+    version = request.POST.get("version", "")
+    return int(version) if version.isdigit() else None
+
+
 @can_view
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET"])

@@ -288,3 +288,47 @@ def test_a_reviewer_reads_apis_and_changes_nothing(client, reviewer, api, make_c
 def test_a_missing_api_is_404(admin_client):
     assert admin_client.get("/apis/nope/").status_code == 404
     assert admin_client.post("/apis/nope/policy/", {}).status_code == 404
+
+
+def test_an_administrator_changes_an_api_settings(admin_client, api):
+    response = admin_client.post(
+        "/apis/orders-api/settings/",
+        {
+            "display_name": "Orders v2",
+            "service_url": "https://orders.internal/v2",
+            "path": "orders/v2",
+            "description": "New version",
+            "version": api.version,
+        },
+    )
+    assert response.status_code == 302
+    api = refreshed(api)
+    assert (api.display_name, api.path, api.service_url) == (
+        "Orders v2",
+        "orders/v2",
+        "https://orders.internal/v2",
+    )
+    event = AuditEvent.objects.get(action="api-changed")
+    assert event.before["path"] == "orders"
+    assert event.after["path"] == "orders/v2"
+
+
+def test_a_stale_settings_form_is_refused(admin_client, api):
+    data = {"display_name": "A", "service_url": "https://a.internal", "path": "a"}
+    admin_client.post("/apis/orders-api/settings/", {**data, "version": api.version})
+    response = admin_client.post(
+        "/apis/orders-api/settings/", {**data, "display_name": "B", "version": api.version}
+    )
+    assert "Somebody else changed this API" in response.content.decode()
+    assert refreshed(api).display_name == "A"
+
+
+def test_a_reviewer_cannot_change_api_settings(client, reviewer, api):
+    client.force_login(reviewer)
+    assert "Settings</a>" not in client.get("/apis/orders-api/").content.decode()
+    response = client.post(
+        "/apis/orders-api/settings/",
+        {"display_name": "x", "service_url": "https://x.internal", "path": "x", "version": 1},
+    )
+    assert response.status_code == 403
+    assert refreshed(api).display_name == "Orders API"
