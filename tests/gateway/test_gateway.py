@@ -260,3 +260,52 @@ def test_a_back_end_killed_mid_request_answers_502(
     assert response.status_code == 502
     assert error["error"]["code"] in {"backend_error", "backend_unreachable"}
     assert "Traceback" not in error["error"]["message"]
+
+
+def test_scripts_call_the_gateway_with_an_api_token(
+    client,
+    administrator,
+    reviewer,
+    start_backend,
+    make_api,
+    make_backend,
+    client_certificate,
+    trusted_ca,
+):
+    from portal.tokens import issue_token
+
+    server = start_backend()
+    make_backend(server.url, ca_certificates=[trusted_ca])
+    make_api(server.url, certificate=client_certificate)
+    _, token = issue_token(administrator, "gateway script")
+    response, echo = call(
+        client,
+        "orders/orders",
+        "post",
+        data=b"{}",
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200  # a token needs no CSRF token
+    headers = {name.lower() for name in echo["headers"]}
+    assert "authorization" not in headers  # the portal's token never reaches the back end
+    _, reviewer_token = issue_token(reviewer, "read only")
+    response, _ = call(
+        client, "orders/orders/1", headers={"Authorization": f"Bearer {reviewer_token}"}
+    )
+    assert response.status_code == 403
+    response, _ = call(client, "orders/orders/1", headers={"Authorization": "Bearer cpt_wrong"})
+    assert response.status_code == 401
+
+
+def test_the_callers_own_authorization_header_reaches_the_back_end(
+    admin_client, start_backend, make_api, make_backend, client_certificate, trusted_ca
+):
+    server = start_backend()
+    make_backend(server.url, ca_certificates=[trusted_ca])
+    make_api(server.url, certificate=client_certificate)
+    response, echo = call(
+        admin_client, "orders/orders/1", headers={"Authorization": "Basic dXNlcjpwYXNz"}
+    )
+    assert response.status_code == 200
+    assert echo["headers"]["authorization"] == "Basic dXNlcjpwYXNz"
