@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from apis import policy
+from apis import policy, policy_editing
 from apis.models import BASIC_PASSWORD_PLACEHOLDER, Api, Backend, Operation
 from audit.trail import record
 from certificates.models import CACertificate, Certificate
@@ -163,7 +163,7 @@ def save_policy(api: Api, xml_text: str, *, version: int | None, request=None) -
     new_password = None
     if parsed.basic and parsed.basic.password != BASIC_PASSWORD_PLACEHOLDER:
         new_password = parsed.basic.password
-        xml_text = policy.set_gateway_credentials(
+        xml_text = policy_editing.set_gateway_credentials(
             xml_text,
             basic=policy.BasicCredentials(parsed.basic.username, BASIC_PASSWORD_PLACEHOLDER),
         )
@@ -226,7 +226,7 @@ def set_gateway_credentials(
             password = BASIC_PASSWORD_PLACEHOLDER
         basic = policy.BasicCredentials(credentials.username, password)
     certificate_id = credentials.certificate.name if credentials.kind == "certificate" else None
-    xml_text = policy.set_gateway_credentials(
+    xml_text = policy_editing.set_gateway_credentials(
         api.policy_xml, certificate_id=certificate_id, basic=basic
     )
     return save_policy(api, xml_text, version=version, request=request)
@@ -237,7 +237,9 @@ def replace_certificate_in_all_apis(old: Certificate, new: Certificate, *, reque
     with transaction.atomic():
         apis = list(Api.objects.select_for_update().filter(client_certificate=old))
         for api in apis:
-            xml_text = policy.set_gateway_credentials(api.policy_xml, certificate_id=new.name)
+            xml_text = policy_editing.set_gateway_credentials(
+                api.policy_xml, certificate_id=new.name
+            )
             save_policy(api, xml_text, version=None, request=request)
     return apis
 

@@ -1,9 +1,10 @@
-"""The API policy document: parse it safely, describe it, and edit its gateway credentials.
+"""The API policy document: parse it safely and describe it.
 
 The document mirrors the commercial gateway's policy XML. Parsing goes through defusedxml with DTDs
 forbidden, so entity expansion and external references never happen. Elements the portal does not
-interpret are allowed and kept. Edits are made on the text itself, so that the administrator's
-comments, quoting and layout survive.
+interpret are allowed and kept. read_document() also records where each element sits in the text,
+so that apis/policy_editing.py can edit the text itself and keep the administrator's comments,
+quoting and layout.
 """
 
 import re
@@ -12,7 +13,6 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import ParseError
 from xml.parsers import expat
-from xml.sax.saxutils import escape
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
@@ -138,51 +138,17 @@ def normalize_thumbprint(text: str) -> str:
 
 
 def parse(xml_text: str | bytes, *, max_bytes: int = MAX_BYTES) -> Policy:
-    return _read(_load(xml_text, max_bytes)).policy
-
-
-def set_gateway_credentials(
-    xml_text: str | bytes,
-    *,
-    certificate_id: str | None = None,
-    basic: BasicCredentials | None = None,
-    max_bytes: int = MAX_BYTES,
-) -> str:
-    """Replace the authentication element in <inbound>, leaving the rest of the text as it was."""
-    if certificate_id is not None and basic is not None:
-        raise ValueError("Gateway credentials are either a client certificate or Basic, not both.")
-    markup = None
-    if certificate_id is not None:
-        CertificateReference(certificate_id=certificate_id)
-        markup = f'<{CERTIFICATE_TAG} certificate-id="{certificate_id}" />'
-    elif basic is not None:
-        markup = (
-            f'<{BASIC_TAG} username="{_quote(basic.username)}" '
-            f'password="{_quote(basic.password)}" />'
-        )
-
-    data = _load(xml_text, max_bytes)
-    document = _read(data)
-    layout = _Layout(data, document.root)
-    edits = []
-    if document.credential is not None:
-        edits.append(layout.removal(document.credential))
-    if markup is not None:
-        edits.append(layout.insertion(document, markup.encode()))
-    # From the end backwards, so earlier offsets stay valid; at equal starts the removal goes first.
-    for start, end, replacement in sorted(edits, reverse=True):
-        data = data[:start] + replacement + data[end:]
-    result = data.decode("utf-8")
-    parse(result, max_bytes=max_bytes)
-    return result
+    return read_document(checked_bytes(xml_text, max_bytes)).policy
 
 
 @dataclass(eq=False)
-class _Element:
+class Element:
+    """An element of the policy and where it sits in the text's UTF-8 bytes."""
+
     tag: str
     attributes: dict
     line: int
-    parent: "_Element | None"
+    parent: "Element | None"
     start: int  # offset of "<" in the UTF-8 bytes
     content_start: int  # just after the start tag
     empty: bool  # written as <tag ... />
@@ -192,10 +158,12 @@ class _Element:
 
 
 @dataclass(frozen=True)
-class _Document:
-    root: _Element
-    inbound: _Element | None
-    credential: _Element | None
+class Document:
+    """A parsed policy with its element tree; inbound and credential are None when absent."""
+
+    root: Element
+    inbound: Element | None
+    credential: Element | None
     policy: Policy
 
 
@@ -212,7 +180,7 @@ class _TreeBuilder:
         offset = self.expat.CurrentByteIndex
         tag_match = _START_TAG.match(self.source, offset)
         parent = self.open[-1] if self.open else None
-        element = _Element(
+        element = Element(
             tag=tag,
             attributes=attributes,
             line=self.expat.CurrentLineNumber,
@@ -239,7 +207,8 @@ class _TreeBuilder:
         return self.root
 
 
-def _load(xml_text: str | bytes, max_bytes: int) -> bytes:
+def checked_bytes(xml_text: str | bytes, max_bytes: int) -> bytes:
+    """The policy as UTF-8 bytes without a BOM; PolicyError when too large, not text or empty."""
     too_large = PolicyError(f"The policy is larger than the limit of {max_bytes:,} bytes.")
     if len(xml_text) > max_bytes:
         raise too_large
@@ -262,7 +231,8 @@ def _load(xml_text: str | bytes, max_bytes: int) -> bytes:
     return data
 
 
-def _read(data: bytes) -> _Document:
+def read_document(data: bytes) -> Document:
+    """Parse and check the bytes from checked_bytes(); PolicyError names the line of a problem."""
     builder = _TreeBuilder(data)
     # encoding="utf-8" overrides any encoding declared in the document: these bytes are UTF-8.
     parser = DefusedXMLParser(
@@ -308,7 +278,7 @@ def _syntax_message(code: int, column: int, open_elements: list) -> str:
     return f"The policy is not well-formed XML: {expat.ErrorString(code)} (column {column + 1})."
 
 
-def _interpret(root: _Element) -> _Document:
+def _interpret(root: Element) -> Document:
     if root.tag != "policies":
         raise PolicyError(f"The root element must be <policies>, not <{root.tag}>.", root.line)
     sections = {}
@@ -358,10 +328,10 @@ def _interpret(root: _Element) -> _Document:
         basic = _checked(credential, _basic)
     backend_id, backend_url = _checked(backend, _backend) if backend else (None, None)
     policy = Policy(certificate, basic, backend_id, backend_url)
-    return _Document(root, inbound, credential, policy)
+    return Document(root, inbound, credential, policy)
 
 
-def _descendants(root: _Element):
+def _descendants(root: Element):
     pending = list(reversed(root.children))
     while pending:
         element = pending.pop()
@@ -369,7 +339,7 @@ def _descendants(root: _Element):
         pending.extend(reversed(element.children))
 
 
-def _checked(element: _Element, build):
+def _checked(element: Element, build):
     try:
         return build(element.attributes)
     except PolicyError as error:
@@ -419,71 +389,3 @@ def _backend(attributes: dict) -> tuple[str | None, str | None]:
     if not valid:
         raise PolicyError(f"The base-url {url!r} is not an absolute http:// or https:// URL.")
     return None, url
-
-
-def _quote(value: str) -> str:
-    # Attribute values lose raw newlines and tabs to whitespace normalisation; references keep them.
-    return escape(value, {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
-
-
-class _Layout:
-    """Where to cut and what to insert, so that new lines look like the administrator's."""
-
-    def __init__(self, data: bytes, root: _Element):
-        self.data = data
-        self.newline = b"\r\n" if b"\r\n" in data else b"\n"
-        self.unit = next((i for child in root.children if (i := self.indent(child))), b"    ")
-
-    def indent(self, element: _Element) -> bytes | None:
-        """The whitespace before the element if it starts its line, else None."""
-        prefix = self.data[self.data.rfind(b"\n", 0, element.start) + 1 : element.start]
-        return None if prefix.strip() else prefix
-
-    def child_indent(self, parent: _Element) -> bytes:
-        for child in parent.children:
-            if (indent := self.indent(child)) is not None:
-                return indent
-        return (self.indent(parent) or b"") + self.unit
-
-    def removal(self, element: _Element) -> tuple[int, int, bytes]:
-        """Remove the element, and its whole line when nothing else is on it."""
-        data = self.data
-        line_start = data.rfind(b"\n", 0, element.start) + 1
-        line_end = data.find(b"\n", element.end) + 1 or len(data)
-        if (
-            not data[line_start : element.start].strip()
-            and not data[element.end : line_end].strip()
-        ):
-            return line_start, line_end, b""
-        return element.start, element.end, b""
-
-    def insertion(self, document: _Document, markup: bytes) -> tuple[int, int, bytes]:
-        """Put the markup right after <base /> in <inbound>, creating <inbound> if needed."""
-        inbound = document.inbound
-        if inbound is None:
-            indent = self.child_indent(document.root)
-            inner = self.newline + indent + self.unit
-            section = b"<inbound>" + inner + b"<base />" + inner + markup
-            section += self.newline + indent + b"</inbound>"
-            return self.first_child(document.root, section)
-        base = next((child for child in inbound.children if child.tag == "base"), None)
-        if base is None:
-            return self.first_child(inbound, markup)
-        indent = self.indent(base)
-        if indent is None:
-            indent = self.child_indent(inbound)
-        return base.end, base.end, self.newline + indent + markup
-
-    def first_child(self, parent: _Element, markup: bytes) -> tuple[int, int, bytes]:
-        data, newline = self.data, self.newline
-        indent = self.child_indent(parent)
-        closing_indent = self.indent(parent) or b""
-        if parent.empty:
-            opening = data[parent.start : parent.end].removesuffix(b"/>").rstrip() + b">"
-            closing = b"</" + parent.tag.encode() + b">"
-            replacement = opening + newline + indent + markup + newline + closing_indent + closing
-            return parent.start, parent.end, replacement
-        if not data[parent.content_start : parent.close_start].strip():
-            replacement = newline + indent + markup + newline + closing_indent
-            return parent.content_start, parent.close_start, replacement
-        return parent.content_start, parent.content_start, newline + indent + markup

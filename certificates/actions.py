@@ -12,8 +12,11 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from audit.trail import record
+from certificates.facts import describe_certificate
 from certificates.models import CACertificate, Certificate
-from certificates.pfx import PfxError, describe_certificate, load_pfx, load_public_certificate
+from certificates.pfx import load_pfx
+from certificates.upload_errors import PfxError
+from certificates.upload_kinds import load_public_certificate
 
 
 class CertificateExists(Exception):
@@ -143,7 +146,9 @@ def delete_certificate(certificate, *, request=None, actor=None) -> None:
         with transaction.atomic():
             certificate.delete()
     except ProtectedError as exc:
-        usages = sorted(exc.protected_objects, key=str)
+        # Read them again with what they name joined: the error's objects carry their keys
+        # only, and naming each of them (here and on the page) would cost queries per usage.
+        usages = sorted(certificate.usages() or exc.protected_objects, key=str)
         record(
             request,
             f"{kind}-delete-blocked",

@@ -3,7 +3,8 @@ import re
 from django import forms
 from django.core.validators import RegexValidator
 
-from certificates.pfx import MAX_CERTIFICATE_BYTES, MAX_PFX_BYTES
+from certificates.pfx import MAX_PFX_BYTES
+from certificates.upload_kinds import MAX_CERTIFICATE_BYTES
 from certificates.validators import IDENTIFIER_MAX_LENGTH, validate_identifier
 
 # Errors about the password go under the Password field; everything else under the file.

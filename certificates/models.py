@@ -22,7 +22,41 @@ def _protected_relations(model):
     ]
 
 
+def named_by_usage(relation) -> list[str]:
+    """The other non-null foreign keys of a usage model (a backend credential's backend):
+    what its str() and get_absolute_url() name, to be joined when usages are read."""
+    return [
+        other.name
+        for other in relation.related_model._meta.concrete_fields
+        if other.many_to_one and not other.null and other is not relation.field
+    ]
+
+
+def referenced_keys(model):
+    """The keys of the `model` rows that something references, as one query: the union of the
+    non-null foreign keys of every protected relation. It reads the usages (through their
+    foreign-key indexes), not the certificates."""
+    keys = [
+        relation.related_model._default_manager.filter(**{f"{relation.field.name}__isnull": False})
+        .order_by()
+        .values(relation.field.attname)
+        for relation in _protected_relations(model)
+    ]
+    if not keys:
+        return model._default_manager.none().values("pk")
+    first, *others = keys
+    return (first.union(*others) if others else first).order_by()
+
+
 class CertificateQuerySet(models.QuerySet):
+    def used(self):
+        """Those that something references: the same as usage_count > 0, without counting
+        the usages of every certificate."""
+        return self.filter(pk__in=referenced_keys(self.model))
+
+    def unused(self):
+        return self.exclude(pk__in=referenced_keys(self.model))
+
     def with_usage_count(self):
         """Annotate `usage_count`: how many objects reference each certificate (one query)."""
         total = models.Value(0)
@@ -124,7 +158,10 @@ class CertificateFactsMixin(models.Model):
                 if related is not None:
                     found.append(related)
             else:
-                found.extend(getattr(self, accessor).all())
+                related = getattr(self, accessor).all()
+                if joined := named_by_usage(relation):
+                    related = related.select_related(*joined)
+                found.extend(related)
         return found
 
 
@@ -144,6 +181,11 @@ class Certificate(CertificateFactsMixin):
     owner = models.CharField(max_length=200, blank=True)
     contact = models.CharField(max_length=200, blank=True)
     tags = models.JSONField(default=list, blank=True)
+
+    class Meta(CertificateFactsMixin.Meta):
+        # Validity filters (valid, not yet valid, expiring) compare both dates: with both in
+        # one index they count and filter without reading the certificates' rows.
+        indexes = [models.Index(fields=["not_after", "not_before"], name="certificate_validity")]
 
     def get_absolute_url(self):
         return reverse("certificates:detail", args=[self.name])

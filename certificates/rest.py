@@ -22,7 +22,9 @@ from certificates.actions import (
 )
 from certificates.forms import PASSWORD_ERROR_CODES
 from certificates.models import CACertificate, Certificate
-from certificates.pfx import MAX_CERTIFICATE_BYTES, MAX_PFX_BYTES, PfxError
+from certificates.pfx import MAX_PFX_BYTES
+from certificates.upload_errors import PfxError
+from certificates.upload_kinds import MAX_CERTIFICATE_BYTES
 from certificates.validators import validate_identifier
 
 

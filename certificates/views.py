@@ -27,7 +27,7 @@ from certificates.forms import (
 from certificates.inventory import Inventory, attach_usages, search, usages_by_certificate
 from certificates.models import CACertificate, Certificate
 from certificates.ownership import ownership_summary, set_ownership
-from certificates.pfx import PfxError
+from certificates.upload_errors import PfxError
 
 PAGE_SIZE = 50
 VALIDITY_MESSAGES = {

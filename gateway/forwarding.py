@@ -14,10 +14,12 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
-from apis.models import Api, BackendCertificate
+from apis.models import Api
 from certificates.keystore import DecryptionError
 from certificates.models import Certificate
 from gateway import tls
+from gateway.models import STAMP_ROW, ConfigurationStamp
+from gateway.plans import PlanCache
 from gateway.routing import match_operation
 
 logger = logging.getLogger("gateway")
@@ -38,6 +40,8 @@ HOP_BY_HOP = {
 }
 # Every worker keeps its own pool; a context is built once per certificate version.
 pool = tls.ClientPool()
+# And its own plans: operations, backend TLS settings and credentials per API.
+plans = PlanCache()
 # When this worker last wrote Certificate.last_presented_at, so a busy API costs one write a minute.
 _presented: dict[int, float] = {}
 PRESENTED_WRITE_INTERVAL = 60.0
@@ -79,44 +83,19 @@ class Refused(Exception):
         self.failure = tls.Failure(status, code, message)
 
 
+def configuration_stamp() -> str | None:
+    """The gateway's configuration stamp (see gateway.models); None when there is none."""
+    return ConfigurationStamp.objects.filter(pk=STAMP_ROW).values_list("value", flat=True).first()
+
+
 def find_api(path: str) -> tuple[Api, str] | None:
     """The API whose URL suffix is the longest leading part of `path`, and the rest."""
     segments = path.strip("/").split("/")
     prefixes = ["/".join(segments[:n]) for n in range(len(segments), 0, -1)]
-    apis = {
-        api.path: api
-        for api in Api.objects.select_related("client_certificate").filter(path__in=prefixes)
-    }
+    apis = {api.path: api for api in Api.objects.filter(path__in=prefixes).order_by()}
     for prefix in prefixes:
         if prefix in apis:
             return apis[prefix], "/" + path.strip("/")[len(prefix) :].lstrip("/")
-    return None
-
-
-def server_validation(backend) -> tls.ServerValidation:
-    if backend is None:
-        return tls.ServerValidation()
-    return tls.ServerValidation(
-        validate_chain=backend.validate_certificate_chain,
-        validate_name=backend.validate_certificate_name,
-        ca_certificates_pem=tuple(
-            backend.ca_certificates.order_by("pk").values_list("certificate_pem", flat=True)
-        ),
-    )
-
-
-def presented_certificate(api: Api, backend) -> Certificate | None:
-    """The API's own gateway credentials first, else the backend's."""
-    if api.client_certificate_id:
-        return api.client_certificate
-    if backend is not None:
-        credential = (
-            BackendCertificate.objects.filter(backend=backend)
-            .select_related("certificate")
-            .order_by("pk")
-            .first()
-        )
-        return credential.certificate if credential else None
     return None
 
 
@@ -201,21 +180,23 @@ def forward(call: Call) -> Outcome:
     outcome = Outcome(status=502)
     log = logging.LoggerAdapter(logger, {"request_id": call.request_id})
     try:
+        # The stamp first: a plan kept under it was read after it, so is at least as new.
+        stamp = configuration_stamp()
         found = find_api(call.path)
         if found is None:
             raise Refused(404, "api_not_found", "No API has this URL suffix.")
         api, rest = found
         outcome.api = api
-        route = match_operation(call.method, rest, api.operations.all())
+        plan = plans.get(api, stamp)
+        route = match_operation(call.method, rest, plan.operations)
         if route is None:
             raise Refused(
                 404,
                 "operation_not_found",
                 f"API {api.name} has no operation for {call.method} {rest}.",
             )
-        backend = api.backend()
-        outcome.validation = server_validation(backend)
-        certificate = presented_certificate(api, backend)
+        outcome.validation = plan.validation
+        certificate = plan.certificate
         outcome.certificate = certificate
         identity = client_identity(certificate) if certificate else None
         url = api.service_url.rstrip("/") + rest + (f"?{call.query}" if call.query else "")

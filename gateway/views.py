@@ -78,8 +78,18 @@ def gateway_call(request, path):
     upstream = outcome.response
 
     def body():
+        # One chunk behind: the back-end connection goes back to the pool before the last
+        # bytes go out. Otherwise a keep-alive caller's next request can arrive while it is
+        # still taken, and open (and shake hands on) a second connection.
         try:
-            yield from upstream.iter_raw()
+            held = None
+            for chunk in upstream.iter_raw():
+                if held is not None:
+                    yield held
+                held = chunk
+            upstream.close()
+            if held is not None:
+                yield held
         finally:
             upstream.close()
 

@@ -4,8 +4,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from apis.models import Api, Operation
+from certificates.facts import certificate_thumbprint
 from certificates.models import Certificate
-from certificates.pfx import certificate_thumbprint
 
 pytestmark = pytest.mark.django_db
 

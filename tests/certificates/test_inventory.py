@@ -281,6 +281,30 @@ def test_queries_do_not_grow_with_the_inventory(admin_client, url, params):
     assert large < 15
 
 
+def test_the_certificate_in_use_page_costs_the_same_queries_with_many_usages(admin_client):
+    [certificate] = fake_certificates(1)
+    use_in_api(certificate)
+    use_in_backend(certificate)
+    admin_client.get("/")
+
+    def blocked_deletion():
+        with CaptureQueriesContext(connection) as context:
+            response = admin_client.post("/certificates/cert-0000/delete/")
+        assert response.status_code == 409
+        return response, len(context.captured_queries)
+
+    few = blocked_deletion()[1]
+    for index in range(10):
+        use_in_api(certificate, name=f"more-{index}")
+        use_in_backend(certificate, name=f"more-backend-{index}")
+    response, many = blocked_deletion()
+    assert many == few
+    content = response.content.decode()
+    assert 'href="/apis/more-9/#backend"' in content
+    assert 'href="/backends/more-backend-9/#backend"' in content
+    assert Certificate.objects.filter(pk=certificate.pk).exists()
+
+
 def test_a_certificate_page_costs_the_same_queries_with_many_usages(admin_client):
     [certificate] = fake_certificates(1)
     use_in_api(certificate)

@@ -8,8 +8,8 @@ from django.test import RequestFactory
 
 from audit.models import AuditEvent
 from certificates import views
+from certificates.facts import certificate_thumbprint
 from certificates.models import Certificate
-from certificates.pfx import certificate_thumbprint
 from tests import pki
 
 pytestmark = pytest.mark.django_db

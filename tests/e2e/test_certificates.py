@@ -1,6 +1,6 @@
 from playwright.sync_api import expect
 
-from certificates.pfx import certificate_thumbprint
+from certificates.facts import certificate_thumbprint
 from tests import pki
 from tests.e2e.conftest import open_section
 

@@ -6,15 +6,17 @@ from apis import actions
 from apis.models import Operation
 from certificates.actions import import_ca_certificate, import_certificate
 from gateway import forwarding, tls
+from gateway.plans import PlanCache
 from tests import pki
 from tests.gateway.backend_server import BackendServer
 
 
 @pytest.fixture(autouse=True)
 def _fresh_pool(monkeypatch):
-    # Each test starts with no cached TLS clients, as a new worker would.
+    # Each test starts with no cached TLS clients nor plans, as a new worker would.
     pool = tls.ClientPool()
     monkeypatch.setattr(forwarding, "pool", pool)
+    monkeypatch.setattr(forwarding, "plans", PlanCache())
     monkeypatch.setattr(forwarding, "_presented", {})
     yield
     pool.clear()

@@ -89,6 +89,24 @@ def test_the_chart_counts_expirations_per_month():
     assert sum(count for _, count in months) == 3
 
 
+def test_the_totals_include_their_bounds_and_count_a_certificate_used_twice_once():
+    from certificates.inventory import expiry_totals
+
+    now = datetime(2027, 1, 20, 12, 0, tzinfo=UTC)
+    Certificate.objects.bulk_create(
+        [
+            fake_certificate(1, name="at-now", not_after=now),
+            fake_certificate(2, name="at-30", not_after=now + timedelta(days=30)),
+            fake_certificate(3, name="after-30", not_after=now + timedelta(days=30, seconds=1)),
+        ]
+    )
+    twice = Certificate.objects.get(name="at-30")
+    use_in_api(twice)
+    use_in_backend(twice)
+    totals = expiry_totals(now, (30,))
+    assert totals == {"all": 3, "expired": 1, "within_30": 1, "unused": 2}
+
+
 def test_the_next_to_expire_show_what_uses_them(admin_client, spread):
     response = admin_client.get("/")
     upcoming = response.context["next_to_expire"]

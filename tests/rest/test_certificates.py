@@ -7,8 +7,8 @@ import pytest
 from apis.actions import GatewayCredentials, create_api, save_backend, set_gateway_credentials
 from apis.models import Backend
 from audit.models import AuditEvent
+from certificates.facts import certificate_thumbprint
 from certificates.models import CACertificate, Certificate
-from certificates.pfx import certificate_thumbprint
 from tests import pki
 from tests.rest.conftest import b64, error_of
 

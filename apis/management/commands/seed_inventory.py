@@ -12,10 +12,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from apis import policy
+from apis import policy, policy_editing
 from apis.models import Api, Operation
+from certificates.facts import describe_certificate
 from certificates.models import Certificate
-from certificates.pfx import describe_certificate
 
 BATCH = 500
 METHODS = ["GET", "POST", "PUT", "DELETE"]
@@ -108,7 +108,7 @@ class Command(BaseCommand):
                 chosen = rng.choice(certificates) if certificates and rng.random() < 0.5 else None
                 xml = policy.DEFAULT_POLICY
                 if chosen is not None:
-                    xml = policy.set_gateway_credentials(xml, certificate_id=chosen.name)
+                    xml = policy_editing.set_gateway_credentials(xml, certificate_id=chosen.name)
                 batch.append(
                     Api(
                         name=f"{prefix}-api-{n:05d}",

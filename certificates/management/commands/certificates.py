@@ -7,7 +7,8 @@ from django.utils import timezone
 from certificates.actions import CertificateExists, import_certificate
 from certificates.inventory import attach_usages, expiring_within
 from certificates.models import Certificate
-from certificates.pfx import MAX_PFX_BYTES, PfxError
+from certificates.pfx import MAX_PFX_BYTES
+from certificates.upload_errors import PfxError
 from certificates.validators import validate_identifier
 
 
