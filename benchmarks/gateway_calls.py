@@ -48,6 +48,14 @@ def parse_args():
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="CALLS",
+        default=0,
+        help="instead of measuring, profile CALLS warm in-process calls (session and token) "
+        "with cProfile and print where the time goes",
+    )
     return parser.parse_args()
 
 
@@ -292,7 +300,7 @@ def gateway_queries(token: str | None = None) -> list[str]:
     else:
         client = Client(HTTP_HOST="127.0.0.1")
         user = User.objects.get(username=harness.ADMIN_USERNAME)
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        client.force_login(user, backend="portal.auth.PermissionBackend")
     url = f"/gateway/bench/{PATH}"
     for _ in range(2):
         response = client.get(url)
@@ -303,6 +311,36 @@ def gateway_queries(token: str | None = None) -> list[str]:
     if response.status_code != 200:
         raise RuntimeError(f"In-process gateway call answered {response.status_code}")
     return [query["sql"] for query in captured]
+
+
+def profile(count: int, token: str) -> None:
+    """Where one in-process gateway call spends its time (Django's test Client, no network
+    between client and portal; the back end is real)."""
+    import cProfile
+    import pstats
+
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    session = Client(HTTP_HOST="127.0.0.1")
+    session.force_login(
+        User.objects.get(username=harness.ADMIN_USERNAME),
+        backend="portal.auth.PermissionBackend",
+    )
+    bearer = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
+    url = f"/gateway/bench/{PATH}"
+    for label, client in (("session", session), ("API token", bearer)):
+        for _ in range(20):
+            b"".join(client.get(url).streaming_content)
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        profiler.enable()
+        for _ in range(count):
+            b"".join(client.get(url).streaming_content)
+        profiler.disable()
+        elapsed = (time.perf_counter() - started) * 1000 / count
+        print(f"\n## {label}: {elapsed:.2f} ms a call under the profiler, {count} calls\n")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
 
 
 def main() -> None:
@@ -323,6 +361,9 @@ def main() -> None:
         try:
             certificate, backend = configure(backend_server)
             back_end = backends[0]
+            if args.profile:
+                profile(args.profile, token)
+                return
             queries = {"session": gateway_queries(), "API token": gateway_queries(token)}
             gunicorn, base = start_gunicorn(data, args)
             results = run(args, base, back_end, certificate, backend, token)

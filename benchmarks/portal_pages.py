@@ -194,7 +194,7 @@ class Pages:
         ]
         self.client = Client(HTTP_HOST="127.0.0.1")
         self.client.force_login(
-            harness.administrator(), backend="django.contrib.auth.backends.ModelBackend"
+            harness.administrator(), backend="portal.auth.PermissionBackend"
         )
         self.before = self._state()
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import httpx
 from django.conf import settings
+from django.db.models import Subquery
 from django.utils import timezone
 
 from apis.models import Api
@@ -83,19 +84,27 @@ class Refused(Exception):
         self.failure = tls.Failure(status, code, message)
 
 
-def configuration_stamp() -> str | None:
-    """The gateway's configuration stamp (see gateway.models); None when there is none."""
-    return ConfigurationStamp.objects.filter(pk=STAMP_ROW).values_list("value", flat=True).first()
+def find_api(path: str) -> tuple[Api, str, str | None] | None:
+    """The API whose URL suffix is the longest leading part of `path`, the rest of the path,
+    and the configuration stamp (see gateway.models; None when there is none).
 
-
-def find_api(path: str) -> tuple[Api, str] | None:
-    """The API whose URL suffix is the longest leading part of `path`, and the rest."""
+    One statement reads both, so the stamp is as old as the row: a plan kept under it was read
+    after it, and is at least as new as the row.
+    """
     segments = path.strip("/").split("/")
     prefixes = ["/".join(segments[:n]) for n in range(len(segments), 0, -1)]
-    apis = {api.path: api for api in Api.objects.filter(path__in=prefixes).order_by()}
+    stamp = ConfigurationStamp.objects.filter(pk=STAMP_ROW).values("value")[:1]
+    apis = {
+        api.path: api
+        for api in Api.objects.filter(path__in=prefixes)
+        .annotate(configuration_stamp=Subquery(stamp))
+        .order_by()
+    }
     for prefix in prefixes:
         if prefix in apis:
-            return apis[prefix], "/" + path.strip("/")[len(prefix) :].lstrip("/")
+            api = apis[prefix]
+            rest = "/" + path.strip("/")[len(prefix) :].lstrip("/")
+            return api, rest, api.configuration_stamp
     return None
 
 
@@ -180,12 +189,10 @@ def forward(call: Call) -> Outcome:
     outcome = Outcome(status=502)
     log = logging.LoggerAdapter(logger, {"request_id": call.request_id})
     try:
-        # The stamp first: a plan kept under it was read after it, so is at least as new.
-        stamp = configuration_stamp()
         found = find_api(call.path)
         if found is None:
             raise Refused(404, "api_not_found", "No API has this URL suffix.")
-        api, rest = found
+        api, rest, stamp = found
         outcome.api = api
         plan = plans.get(api, stamp)
         route = match_operation(call.method, rest, plan.operations)

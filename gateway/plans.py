@@ -2,7 +2,8 @@
 
 A Plan holds an API's operations, how its back end is verified and the client certificate it
 presents. PlanCache keeps them under the configuration stamp (gateway.models) that forward()
-reads on every call, before the API's row: a change made anywhere is seen on the next call.
+reads on every call, in the same statement as the API's row: a change made anywhere is seen on
+the next call.
 """
 
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ class PlanCache:
         self.loaded = 0
 
     def get(self, api: Api, stamp: str | None) -> Plan:
-        """The plan of `api`; `stamp` must have been read before `api` was."""
+        """The plan of `api`; `stamp` must have been read no later than `api` was."""
         if stamp is None:
             self.loaded += 1
             return load_plan(api)
