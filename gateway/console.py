@@ -100,6 +100,7 @@ def _send(request, api, form) -> dict:
         client_address=request.META.get("REMOTE_ADDR", ""),
         scheme=request.scheme,
         host=request.get_host(),
+        trace=True,
     )
     outcome = forward(call)
     result = {"outcome": outcome, "request_id": call.request_id, "url": f"/gateway/{call.path}"}

@@ -11,8 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 
 import httpx
+from cryptography import x509
 from django.conf import settings
-from django.db.models import Subquery
 from django.utils import timezone
 
 from apis.models import Api
@@ -22,6 +22,7 @@ from gateway import tls
 from gateway.models import STAMP_ROW, ConfigurationStamp
 from gateway.plans import PlanCache
 from gateway.routing import match_operation
+from portal import rawsql
 
 logger = logging.getLogger("gateway")
 
@@ -43,6 +44,9 @@ HOP_BY_HOP = {
 pool = tls.ClientPool()
 # And its own plans: operations, backend TLS settings and credentials per API.
 plans = PlanCache()
+# Client identities by certificate version (see client_identity).
+_identities: dict[tuple, tuple[x509.Certificate, tls.ClientIdentity]] = {}
+MAX_IDENTITIES = 1024
 # When this worker last wrote Certificate.last_presented_at, so a busy API costs one write a minute.
 _presented: dict[int, float] = {}
 PRESENTED_WRITE_INTERVAL = 60.0
@@ -63,6 +67,7 @@ class Call:
     scheme: str = "https"
     host: str = ""
     request_id: str = field(default_factory=new_request_id)
+    trace: bool = False  # describe the back end's TLS session (the Test console shows it)
 
 
 @dataclass
@@ -93,13 +98,15 @@ def find_api(path: str) -> tuple[Api, str, str | None] | None:
     """
     segments = path.strip("/").split("/")
     prefixes = ["/".join(segments[:n]) for n in range(len(segments), 0, -1)]
-    stamp = ConfigurationStamp.objects.filter(pk=STAMP_ROW).values("value")[:1]
-    apis = {
-        api.path: api
-        for api in Api.objects.filter(path__in=prefixes)
-        .annotate(configuration_stamp=Subquery(stamp))
-        .order_by()
-    }
+    # A statement written by hand (see portal.rawsql): every call runs it.
+    statement = rawsql.sql(
+        "SELECT {api}.*, (SELECT {stamp.value} FROM {stamp} WHERE {stamp.id} = %s) "
+        "AS configuration_stamp FROM {api} WHERE {api.path} IN ({prefixes})",
+        api=Api,
+        stamp=ConfigurationStamp,
+        prefixes=len(prefixes),
+    )
+    apis = {api.path: api for api in Api.objects.raw(statement, [STAMP_ROW, *prefixes])}
     for prefix in prefixes:
         if prefix in apis:
             api = apis[prefix]
@@ -109,25 +116,39 @@ def find_api(path: str) -> tuple[Api, str, str | None] | None:
 
 
 def client_identity(certificate: Certificate) -> tls.ClientIdentity:
-    """Fail closed: a certificate that cannot be used refuses the call, never sends it bare."""
-    problem = tls.validate_identity_dates(certificate.certificate_pem, timezone.now())
+    """Fail closed: a certificate that cannot be used refuses the call, never sends it bare.
+
+    The dates are checked on every call; the key is decrypted once per certificate version in
+    this worker (the pool's TLS context holds it from then on anyway).
+    """
+    key = (certificate.pk, certificate.version, certificate.thumbprint)
+    known = _identities.get(key)
+    if known is None:
+        known = (x509.load_pem_x509_certificate(certificate.certificate_pem.encode()), None)
+    parsed, identity = known
+    problem = tls.validate_identity_dates(parsed, timezone.now())
     if problem is not None:
         raise Refused(problem.status, problem.code, problem.message)
-    try:
-        key = certificate.private_key_der()
-    except DecryptionError:
-        raise Refused(
-            500,
-            "client_certificate_unavailable",
-            f"The private key of client certificate {certificate.name} cannot be decrypted "
-            "with the configured key ring, so the call was not sent. Check PORTAL_KEYRING.",
-        ) from None
-    return tls.ClientIdentity(
-        key=(certificate.pk, certificate.version, certificate.thumbprint),
-        certificate_pem=certificate.certificate_pem,
-        chain_pem=certificate.chain_pem,
-        private_key_der=key,
-    )
+    if identity is None:
+        try:
+            private_key = certificate.private_key_der()
+        except DecryptionError:
+            raise Refused(
+                500,
+                "client_certificate_unavailable",
+                f"The private key of client certificate {certificate.name} cannot be decrypted "
+                "with the configured key ring, so the call was not sent. Check PORTAL_KEYRING.",
+            ) from None
+        identity = tls.ClientIdentity(
+            key=key,
+            certificate_pem=certificate.certificate_pem,
+            chain_pem=certificate.chain_pem,
+            private_key_der=private_key,
+        )
+        if len(_identities) >= MAX_IDENTITIES:
+            _identities.clear()
+        _identities[key] = (parsed, identity)
+    return identity
 
 
 def outbound_headers(call: Call, api: Api) -> list[tuple[str, str]]:
@@ -236,7 +257,8 @@ def forward(call: Call) -> Outcome:
         for name, value in response.headers.multi_items()
         if name.lower() not in HOP_BY_HOP
     ]
-    outcome.trace = tls.describe_peer(response)
+    if call.trace:
+        outcome.trace = tls.describe_peer(response)
     outcome.elapsed_ms = (time.perf_counter() - started) * 1000
     if certificate is not None:
         _note_presented(certificate)

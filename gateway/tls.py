@@ -331,12 +331,16 @@ def _target(exc: BaseException) -> str:
     return f"{url.host}:{url.port or {'https': 443, 'http': 80}.get(url.scheme, '')}"
 
 
-def validate_identity_dates(certificate_pem: str, now: dt.datetime) -> Failure | None:
-    """A client certificate out of its validity period fails the call before any connection.
+def validate_identity_dates(
+    certificate: x509.Certificate | str, now: dt.datetime
+) -> Failure | None:
+    """A client certificate (parsed, or PEM) out of its validity period fails the call before
+    any connection.
 
     now must be timezone-aware.
     """
-    certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
+    if isinstance(certificate, str):
+        certificate = x509.load_pem_x509_certificate(certificate.encode())
     subject = certificate.subject.rfc4514_string()
     if now > certificate.not_valid_after_utc:
         expired = _timestamp(certificate.not_valid_after_utc)

@@ -145,6 +145,7 @@ SESSION_COOKIE_AGE = envint("PORTAL_SESSION_IDLE_SECONDS", 8 * 3600, minimum=60)
 # A session in use is kept alive by portal.sessions.SessionRefreshMiddleware, which writes it
 # at most once a minute rather than on every request (SESSION_SAVE_EVERY_REQUEST).
 SESSION_REFRESH_SECONDS = 60
+SESSION_ENGINE = "portal.sessions"
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -18,6 +18,7 @@ def _fresh_pool(monkeypatch):
     monkeypatch.setattr(forwarding, "pool", pool)
     monkeypatch.setattr(forwarding, "plans", PlanCache())
     monkeypatch.setattr(forwarding, "_presented", {})
+    monkeypatch.setattr(forwarding, "_identities", {})
     yield
     pool.clear()
 

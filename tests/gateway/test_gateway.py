@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -159,6 +160,34 @@ def test_an_undecryptable_key_fails_closed(
     assert response.status_code == 500
     assert error["error"]["code"] == "client_certificate_unavailable"
     assert server.connections == 0
+
+
+def test_the_key_is_decrypted_once_but_the_dates_are_checked_on_every_call(
+    admin_client,
+    start_backend,
+    make_api,
+    make_backend,
+    client_certificate,
+    trusted_ca,
+    monkeypatch,
+):
+    server = start_backend()
+    make_backend(server.url, ca_certificates=[trusted_ca])
+    make_api(server.url, certificate=client_certificate)
+    decrypted = []
+    original = Certificate.private_key_der
+    monkeypatch.setattr(
+        Certificate, "private_key_der", lambda self: decrypted.append(1) or original(self)
+    )
+    for _ in range(3):
+        assert call(admin_client, "orders/orders/1")[0].status_code == 200
+    assert len(decrypted) == 1
+    later = client_certificate.not_after + dt.timedelta(seconds=1)
+    monkeypatch.setattr(forwarding, "timezone", SimpleNamespace(now=lambda: later))
+    response, error = call(admin_client, "orders/orders/1")
+    assert response.status_code == 500
+    assert error["error"]["code"] == "client_certificate_expired"
+    assert server.connections == 1
 
 
 def test_connection_refused_and_timeout(

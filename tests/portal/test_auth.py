@@ -122,3 +122,58 @@ def test_an_anonymous_visit_makes_no_session(client, db):
     assert response.status_code == 200
     assert "sessionid" not in response.cookies
     assert not Session.objects.exists()
+
+
+# The hand-written statements -------------------------------------------------------------
+
+
+def test_names_are_quoted_from_the_models():
+    from portal import rawsql
+
+    statement = rawsql.sql(
+        "SELECT {user}.* FROM {user} WHERE {user.id} IN ({ids}) AND {user.is_active} = %s",
+        user=User,
+        ids=3,
+    )
+    assert statement == (
+        'SELECT "auth_user".* FROM "auth_user" WHERE "auth_user"."id" IN (%s, %s, %s) '
+        'AND "auth_user"."is_active" = %s'
+    )
+
+
+def test_the_user_is_read_as_the_orm_reads_it(mixed):
+    from portal.auth import load_user
+
+    loaded = load_user(mixed.pk)
+    expected = User.objects.get(pk=mixed.pk)
+    for field in User._meta.concrete_fields:
+        assert getattr(loaded, field.attname) == getattr(expected, field.attname), field.name
+    assert loaded.date_joined.tzinfo is not None
+    assert load_user(mixed.pk + 1000) is None
+
+
+def test_an_inactive_users_session_signs_nobody_in(mixed):
+    assert PermissionBackend().get_user(mixed.pk) == mixed
+    mixed.is_active = False
+    mixed.save()
+    assert PermissionBackend().get_user(mixed.pk) is None
+
+
+def test_sessions_are_read_unless_expired_or_unknown(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.sessions import SessionStore
+
+    store = SessionStore()
+    store["answer"] = 42
+    store.save()
+    assert SessionStore(store.session_key).load() == {"answer": 42}
+    Session.objects.filter(session_key=store.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    expired = SessionStore(store.session_key)
+    assert expired.load() == {}
+    assert expired.session_key is None
+    assert SessionStore("x" * 32).load() == {}
