@@ -193,9 +193,7 @@ class Pages:
             ("CSV export (whole inventory)", "get", "/certificates/export.csv", 200),
         ]
         self.client = Client(HTTP_HOST="127.0.0.1")
-        self.client.force_login(
-            harness.administrator(), backend="portal.auth.PermissionBackend"
-        )
+        self.client.force_login(harness.administrator(), backend="portal.auth.PermissionBackend")
         self.before = self._state()
 
     def request(self, index: int) -> bytes:

@@ -2,10 +2,12 @@
 
 load_pfx() looks at the file's structure itself before any password-based work (see
 certificates/der.py), so that each problem gets its own message and a hostile file cannot make
-the server spend minutes on key derivation. Only then does cryptography (OpenSSL) verify the MAC
-and decrypt. Files of another kind are recognised in certificates/upload_kinds.py, and the facts
-shown for the certificate are read in certificates/facts.py. Nothing here stores or logs the file
-or its password.
+the server spend minutes on key derivation. Only then are the MAC verified and the parts
+decrypted: by certificates/pkcs12.py, which replaces OpenSSL's slow RSA key validation with
+cheaper checks, or, for any file it leaves aside, by cryptography (OpenSSL), whose verdict then
+counts. Files of another kind are recognised in certificates/upload_kinds.py, and the facts shown
+for the certificate are read in certificates/facts.py. Nothing here stores or logs the file or
+its password.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from certificates import der
 from certificates.facts import CertificateFacts, clean_untrusted_text, describe_certificate
+from certificates.pkcs12 import quick_load
 from certificates.upload_errors import PfxError
 from certificates.upload_kinds import (
     EXPORT_PFX_ADVICE,
@@ -279,6 +282,11 @@ def _decrypt(data: bytes, password: str) -> pkcs12.PKCS12KeyAndCertificates:
         secret = password.encode("utf-8")
     except UnicodeEncodeError:
         raise wrong from None
+    if "\0" in password:  # OpenSSL takes the password as a C string; cryptography would panic
+        raise wrong
+    loaded = quick_load(data, password)
+    if loaded is not None:
+        return loaded
     try:
         return pkcs12.load_pkcs12(data, secret)
     except (UnsupportedAlgorithm, TypeError):

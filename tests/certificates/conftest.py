@@ -4,9 +4,24 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from tests import pki
 
 
-@pytest.fixture
-def leaf():
-    return pki.make_leaf(pki.make_ca(), "client.example.test")
+@pytest.fixture(scope="module")
+def root():
+    return pki.make_ca()
+
+
+@pytest.fixture(scope="module")
+def intermediate(root):
+    return pki.make_ca("Test Intermediate CA", pki.ec_key("P-384"), issuer=root)
+
+
+@pytest.fixture(scope="module")
+def leaf(intermediate):
+    """A client certificate issued by the intermediate CA, with one name of each kind."""
+    return pki.make_leaf(
+        intermediate,
+        "client.example.test",
+        sans=("api.example.com", "127.0.0.1", "::1", "ops@example.com", "https://example.com/a"),
+    )
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 import datetime as dt
 import subprocess
 
-import pytest
 from cryptography import x509
 
 from certificates.facts import certificate_thumbprint, describe_certificate
@@ -15,25 +14,6 @@ NOW = dt.datetime.now(dt.UTC)
 def openssl(*args: str, data: bytes) -> str:
     done = subprocess.run(["openssl", *args], input=data, capture_output=True, check=True)
     return done.stdout.decode().strip()
-
-
-@pytest.fixture(scope="module")
-def root():
-    return pki.make_ca()
-
-
-@pytest.fixture(scope="module")
-def intermediate(root):
-    return pki.make_ca("Test Intermediate CA", pki.ec_key("P-384"), issuer=root)
-
-
-@pytest.fixture(scope="module")
-def leaf(intermediate):
-    return pki.make_leaf(
-        intermediate,
-        "client.example.test",
-        sans=("api.example.com", "127.0.0.1", "::1", "ops@example.com", "https://example.com/a"),
-    )
 
 
 def test_its_fingerprints_match_openssl(leaf):

@@ -22,25 +22,6 @@ def refused(data: bytes, password: str = PASSWORD) -> PfxError:
 
 
 @pytest.fixture(scope="module")
-def root():
-    return pki.make_ca()
-
-
-@pytest.fixture(scope="module")
-def intermediate(root):
-    return pki.make_ca("Test Intermediate CA", pki.ec_key("P-384"), issuer=root)
-
-
-@pytest.fixture(scope="module")
-def leaf(intermediate):
-    return pki.make_leaf(
-        intermediate,
-        "client.example.test",
-        sans=("api.example.com", "127.0.0.1", "::1", "ops@example.com", "https://example.com/a"),
-    )
-
-
-@pytest.fixture(scope="module")
 def other(root):
     return pki.make_leaf(root, "other.example.test", key_type="ec")
 
