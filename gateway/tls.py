@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import http.cookiejar
 import os
 import secrets
 import socket
@@ -198,10 +199,22 @@ class ClientPool:
         return client
 
 
+class _NoCookies(http.cookiejar.CookieJar):
+    """A client serves every caller of the gateway: it must never keep a back end's cookies
+    (they would go out with the next caller's request). Set-Cookie still reaches the caller."""
+
+    def extract_cookies(self, response, request) -> None:
+        pass
+
+    def set_cookie(self, cookie) -> None:
+        pass
+
+
 def _client(context: ssl.SSLContext, timeout: float) -> httpx.Client:
     # trust_env off: an HTTPS_PROXY in the environment must not sit between the gateway and a
     # back end that authenticates it by its client certificate.
     return httpx.Client(
+        cookies=_NoCookies(),
         verify=context,
         timeout=httpx.Timeout(timeout),
         http1=True,

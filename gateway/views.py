@@ -95,6 +95,12 @@ def gateway_call(request, path):
 
     response = StreamingHttpResponse(body(), status=outcome.status)
     for name, value in outcome.headers:
-        response.headers[name] = value
+        if name.lower() == "set-cookie":
+            # Each is a header of its own (they cannot be joined); Django sends them from here.
+            response.cookies.load(value)
+        elif name in response.headers:  # a repeated header: one list, as RFC 9110 allows
+            response.headers[name] = f"{response.headers[name]}, {value}"
+        else:
+            response.headers[name] = value
     response["X-Request-Id"] = request_id
     return response

@@ -53,6 +53,33 @@ def test_it_calls_the_back_end_over_mutual_tls(
     assert client_certificate.last_presented_at is not None
 
 
+def test_a_back_ends_cookies_reach_their_caller_and_no_other(
+    admin_client, reviewer, start_backend, make_api, make_backend, client_certificate, trusted_ca
+):
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    server = start_backend()
+    make_backend(server.url, ca_certificates=[trusted_ca])
+    make_api(server.url, certificate=client_certificate)
+    response, _ = call(
+        admin_client,
+        "orders/orders/1?set-cookie=backend_session=alice-secret;+Path=/;+HttpOnly"
+        "&set-cookie=theme=dark",
+    )
+    assert response.status_code == 200
+    assert response.cookies["backend_session"].value == "alice-secret"
+    assert response.cookies["backend_session"]["httponly"]
+    assert response.cookies["theme"].value == "dark"
+    reviewer.user_permissions.add(Permission.objects.get(codename="call_api"))
+    other = Client()
+    other.force_login(reviewer)
+    response, echo = call(other, "orders/orders/2")
+    assert response.status_code == 200
+    assert "cookie" not in echo["headers"]
+    assert "backend_session" not in response.cookies
+
+
 def test_the_body_is_forwarded_and_capped(
     admin_client, start_backend, make_api, make_backend, client_certificate, trusted_ca, settings
 ):
