@@ -1,11 +1,21 @@
-"""CSV and JSON exports of a filtered inventory: one record per certificate, streamed."""
+"""CSV and JSON exports of a filtered inventory: one record per certificate, streamed.
 
+Per-row work is nearly all of an export of thousands of certificates, so the rows are read as
+tuples rather than model instances, dates and status use one `now` for the whole export, and
+the CSV goes out in chunks of rows rather than line by line.
+"""
+
+import csv
+import io
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from audit.csv_export import csv_lines
+from django.utils import timezone
+
+from audit.csv_export import FORMULA_TRIGGERS, formula_safe
 from certificates.inventory import usages_by_certificate
+from certificates.models import EXPIRING_SOON_DAYS
 
 # JSON key and CSV header, in column order.
 FIELDS = [
@@ -33,71 +43,163 @@ FIELDS = [
     ("uploadedAt", "Uploaded (UTC)"),
     ("uploadedBy", "Uploaded by"),
 ]
+KEYS = [key for key, _ in FIELDS]
+# What is read of each certificate, in the order `_values` takes it.
+COLUMNS = (
+    "pk",
+    "name",
+    "subject",
+    "issuer",
+    "sans",
+    "thumbprint",
+    "sha256_fingerprint",
+    "serial",
+    "not_before",
+    "not_after",
+    "key_type",
+    "key_size",
+    "self_signed",
+    "friendly_name",
+    "owner",
+    "contact",
+    "tags",
+    "last_presented_at",
+    "uploaded_at",
+    "uploaded_by_name",
+)
+# Rows per read from the database, and per chunk of CSV sent.
 EXPORT_CHUNK = 500
 
 
 def _timestamp(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+    """2026-01-31T12:00:00Z, or None."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    if value.year < 1000:
+        # strftime() does not pad the year; isoformat() does, and takes half the time.
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.isoformat(timespec="seconds")[:19] + "Z"
 
 
-def _status(certificate) -> str:
-    if certificate.is_expired:
+def _status(not_before: datetime, not_after: datetime, now: datetime) -> str:
+    """As the model's is_expired, is_not_yet_valid and is_expiring_soon say, at `now`."""
+    if not_after <= now:
         return "expired"
-    if certificate.is_not_yet_valid:
+    if not_before > now:
         return "not yet valid"
-    if certificate.is_expiring_soon:
+    if not_after <= now + timedelta(days=EXPIRING_SOON_DAYS):
         return "expiring soon"
     return "valid"
 
 
-def certificate_record(certificate, usages: list) -> dict:
-    return {
-        "name": certificate.name,
-        "subject": certificate.subject,
-        "issuer": certificate.issuer,
-        "subjectAlternativeNames": list(certificate.sans),
-        "thumbprint": certificate.thumbprint,
-        "sha256Fingerprint": certificate.sha256_fingerprint,
-        "serialNumber": certificate.serial,
-        "notBefore": _timestamp(certificate.not_before),
-        "expirationDate": _timestamp(certificate.not_after),
-        "daysLeft": certificate.days_left,
-        "status": _status(certificate),
-        "keyType": certificate.key_type,
-        "keySize": certificate.key_size,
-        "selfSigned": certificate.self_signed,
-        "friendlyName": certificate.friendly_name,
-        "owner": certificate.owner,
-        "contact": certificate.contact,
-        "tags": list(certificate.tags),
-        "usageCount": certificate.usage_count,
-        "usedBy": [str(usage) for usage in usages],
-        "lastPresentedAt": _timestamp(certificate.last_presented_at),
-        "uploadedAt": _timestamp(certificate.uploaded_at),
-        "uploadedBy": certificate.uploaded_by_name,
-    }
+def _values(row: tuple, usages: list, now: datetime) -> tuple:
+    """One certificate's values in FIELDS order, from its COLUMNS."""
+    (
+        _,
+        name,
+        subject,
+        issuer,
+        sans,
+        thumbprint,
+        sha256_fingerprint,
+        serial,
+        not_before,
+        not_after,
+        key_type,
+        key_size,
+        self_signed,
+        friendly_name,
+        owner,
+        contact,
+        tags,
+        last_presented_at,
+        uploaded_at,
+        uploaded_by_name,
+    ) = row
+    return (
+        name,
+        subject,
+        issuer,
+        list(sans),
+        thumbprint,
+        sha256_fingerprint,
+        serial,
+        _timestamp(not_before),
+        _timestamp(not_after),
+        (not_after - now).days,
+        _status(not_before, not_after, now),
+        key_type,
+        key_size,
+        self_signed,
+        friendly_name,
+        owner,
+        contact,
+        list(tags),
+        len(usages),  # what the list's usage_count annotation counts
+        [str(usage) for usage in usages],
+        _timestamp(last_presented_at),
+        _timestamp(uploaded_at),
+        uploaded_by_name,
+    )
 
 
-def records(queryset) -> Iterator[dict]:
-    """One record per certificate of the (filtered, ordered) queryset.
+def _all_values(queryset) -> Iterator[tuple]:
+    """The values of every certificate of the (filtered, ordered) queryset.
 
     The usages of all of them are read first, one query per kind of usage (there are as many
     as APIs and backends, far fewer than certificates); the certificates then stream in chunks.
     """
+    now = timezone.now()
     usages = usages_by_certificate(queryset)
-    for certificate in queryset.iterator(chunk_size=EXPORT_CHUNK):
-        yield certificate_record(certificate, usages.get(certificate.pk, []))
+    for row in queryset.values_list(*COLUMNS).iterator(chunk_size=EXPORT_CHUNK):
+        yield _values(row, usages.get(row[0], []), now)
 
 
-def _cell(value):
+def records(queryset) -> Iterator[dict]:
+    """One record per certificate, keyed as FIELDS say."""
+    for values in _all_values(queryset):
+        yield dict(zip(KEYS, values, strict=True))
+
+
+def _csv_cell(value) -> str:
+    """formula_safe() of the value, a list joined with "; " first."""
     if isinstance(value, list):
-        return "; ".join(str(item) for item in value)
-    return value
+        value = "; ".join(str(item) for item in value)
+    return formula_safe(value)
+
+
+def _csv_row(values: tuple) -> list[str]:
+    # Text, most cells, is defused here without a call per cell; the rest by _csv_cell.
+    return [
+        ("'" + value if value.startswith(FORMULA_TRIGGERS) else value)
+        if type(value) is str
+        else _csv_cell(value)
+        for value in values
+    ]
 
 
 def csv_stream(queryset) -> Iterator[str]:
-    rows = ([_cell(record[key]) for key, _ in FIELDS] for record in records(queryset))
-    return csv_lines([header for _, header in FIELDS], rows)
+    """The header line at once (before any query), then the rows in chunks of EXPORT_CHUNK."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([formula_safe(header) for _, header in FIELDS])
+    yield buffer.getvalue()
+    rows = []
+    for values in _all_values(queryset):
+        rows.append(_csv_row(values))
+        if len(rows) == EXPORT_CHUNK:
+            yield _csv_text(writer, buffer, rows)
+            rows = []
+    if rows:
+        yield _csv_text(writer, buffer, rows)
+
+
+def _csv_text(writer, buffer: io.StringIO, rows: list) -> str:
+    buffer.seek(0)
+    buffer.truncate()
+    writer.writerows(rows)
+    return buffer.getvalue()
 
 
 def json_stream(queryset, *, filters: dict) -> Iterator[str]:

@@ -4,7 +4,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce, Concat, Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,6 +12,43 @@ from certificates import keyring
 from certificates.validators import IDENTIFIER_MAX_LENGTH, validate_identifier
 
 EXPIRING_SOON_DAYS = 30
+# Joins the fields of the search column: a search text without it never matches across two.
+SEARCH_SEPARATOR = "\x1f"
+
+
+def search_column(*fields: str, json_fields: tuple[str, ...] = ()) -> models.GeneratedField:
+    """What `inventory.search` reads: the fields (JSON ones as their JSON text) in lower case,
+    joined by SEARCH_SEPARATOR. The database computes it on every write, bulk ones included
+    (QuerySet.update, bulk_create), so it is never stale."""
+    parts = [models.F(name) for name in fields]
+    parts += [Cast(name, models.TextField()) for name in json_fields]
+    joined = []
+    for part in parts:
+        joined += [part, models.Value(SEARCH_SEPARATOR)]
+    return models.GeneratedField(
+        expression=Lower(Concat(*joined[:-1], output_field=models.TextField())),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
+
+
+class SQLiteIndex(models.Index):
+    """An index made on SQLite only; other databases get an SQL comment in its place.
+
+    For the search column, which SQLite can then read instead of the wide rows. PostgreSQL
+    refuses b-tree entries over 2,704 bytes, which the search text of a certificate with many
+    subject alternative names exceeds; it scans the table instead.
+    """
+
+    def create_sql(self, model, schema_editor, *args, **kwargs):
+        if schema_editor.connection.vendor == "sqlite":
+            return super().create_sql(model, schema_editor, *args, **kwargs)
+        return f"-- {self.name}: an index on SQLite only"
+
+    def remove_sql(self, model, schema_editor, *args, **kwargs):
+        if schema_editor.connection.vendor == "sqlite":
+            return super().remove_sql(model, schema_editor, *args, **kwargs)
+        return f"-- {self.name}: an index on SQLite only"
 
 
 def _protected_relations(model):
@@ -96,6 +133,7 @@ class CertificateFactsMixin(models.Model):
     # Kept as text too: the user may be deleted later, and commands upload without one.
     uploaded_by_name = models.CharField(max_length=150, blank=True)
     uploaded_at = models.DateTimeField(default=timezone.now)
+    search_text = search_column("name", "subject", json_fields=("sans",))
 
     objects = CertificateQuerySet.as_manager()
 
@@ -181,11 +219,19 @@ class Certificate(CertificateFactsMixin):
     owner = models.CharField(max_length=200, blank=True)
     contact = models.CharField(max_length=200, blank=True)
     tags = models.JSONField(default=list, blank=True)
+    search_text = search_column(
+        "name", "subject", "friendly_name", "owner", "contact", json_fields=("sans", "tags")
+    )
 
     class Meta(CertificateFactsMixin.Meta):
-        # Validity filters (valid, not yet valid, expiring) compare both dates: with both in
-        # one index they count and filter without reading the certificates' rows.
-        indexes = [models.Index(fields=["not_after", "not_before"], name="certificate_validity")]
+        indexes = [
+            # Validity filters (valid, not yet valid, expiring) compare both dates: with both in
+            # one index they count and filter without reading the certificates' rows.
+            models.Index(fields=["not_after", "not_before"], name="certificate_validity"),
+            # A search reads its text and the thumbprints here, then only the rows that match
+            # (see inventory.search).
+            SQLiteIndex(fields=["search_text", "thumbprint"], name="certificate_search"),
+        ]
 
     def get_absolute_url(self):
         return reverse("certificates:detail", args=[self.name])

@@ -3,12 +3,15 @@
 import csv
 import io
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.csv_export import formula_safe
+from certificates.export import FIELDS, _timestamp
 from certificates.models import Certificate
 from tests.certificates.factories import (
     fake_certificate,
@@ -129,3 +132,101 @@ def test_the_list_links_to_the_exports(admin_client):
     content = admin_client.get("/certificates/", {"usage": "unused"}).content.decode()
     assert 'href="/certificates/export.csv?usage=unused"' in content
     assert 'href="/certificates/export.json?usage=unused"' in content
+
+
+def test_each_record_says_what_the_certificate_says(admin_client):
+    now = timezone.now()
+    Certificate.objects.bulk_create(
+        [
+            fake_certificate(1, name="expired", not_after=now - timedelta(days=2, hours=3)),
+            fake_certificate(
+                2,
+                name="not-yet",
+                not_before=now + timedelta(days=1),
+                not_after=now + timedelta(days=90),
+            ),
+            fake_certificate(3, name="soon", not_after=now + timedelta(days=12, hours=5)),
+            fake_certificate(
+                4,
+                name="valid",
+                not_after=now + timedelta(days=200),
+                sans=["DNS:a.example.test", "IP:10.0.0.1"],
+                friendly_name="Friendly",
+                owner="Payments",
+                contact="pay@example.test",
+                tags=["pci", "prod"],
+                self_signed=True,
+                last_presented_at=now - timedelta(hours=1),
+            ),
+        ]
+    )
+    used = Certificate.objects.get(name="valid")
+    use_in_api(used)
+    use_in_backend(used)
+    exported = {
+        item["name"]: item
+        for item in json.loads(body(admin_client.get("/certificates/export.json")))["value"]
+    }
+    rows = {row["Id"]: row for row in csv_rows(admin_client.get("/certificates/export.csv"))}
+    statuses = {"expired": "expired", "not-yet": "not yet valid", "soon": "expiring soon"}
+    for certificate in Certificate.objects.all():
+        item, row = exported[certificate.name], rows[certificate.name]
+        assert item["status"] == row["Status"] == statuses.get(certificate.name, "valid")
+        assert item["daysLeft"] == int(row["Days left"]) == certificate.days_left
+        assert item["notBefore"] == row["Valid from (UTC)"] == utc(certificate.not_before)
+        assert item["expirationDate"] == utc(certificate.not_after)
+        assert item["uploadedAt"] == utc(certificate.uploaded_at)
+        assert item["lastPresentedAt"] == (
+            utc(certificate.last_presented_at) if certificate.last_presented_at else None
+        )
+        assert item["subjectAlternativeNames"] == certificate.sans
+        assert row["Subject alternative names"] == "; ".join(certificate.sans)
+        assert item["tags"] == certificate.tags
+        assert item["selfSigned"] is certificate.self_signed
+        assert row["Self-signed"] == ("yes" if certificate.self_signed else "no")
+        assert item["usedBy"] == [str(usage) for usage in certificate.usages()]
+        assert item["usageCount"] == len(certificate.usages())
+        for key, field in [
+            ("subject", "subject"),
+            ("issuer", "issuer"),
+            ("thumbprint", "thumbprint"),
+            ("sha256Fingerprint", "sha256_fingerprint"),
+            ("serialNumber", "serial"),
+            ("keyType", "key_type"),
+            ("keySize", "key_size"),
+            ("friendlyName", "friendly_name"),
+            ("owner", "owner"),
+            ("contact", "contact"),
+            ("uploadedBy", "uploaded_by_name"),
+        ]:
+            assert item[key] == getattr(certificate, field)
+    assert rows["valid"]["Usage count"] == "2"
+
+
+def utc(moment) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_timestamps_are_utc_to_the_second():
+    moment = datetime(2026, 3, 1, 1, 2, 3, 999999, tzinfo=timezone.get_fixed_timezone(90))
+    assert _timestamp(moment) == "2026-02-28T23:32:03Z"
+    assert _timestamp(datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC)) == "999-01-02T03:04:05Z"
+    assert _timestamp(None) is None
+
+
+def test_the_csv_header_comes_first_then_the_rows_in_chunks(admin_client, monkeypatch):
+    monkeypatch.setattr("certificates.export.EXPORT_CHUNK", 2)
+    fake_certificates(5)
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get("/certificates/export.csv")
+        chunks = iter(response.streaming_content)
+        header = next(chunks).decode()
+        before_rows = len(queries)
+        rest = [chunk.decode() for chunk in chunks]
+    assert header == ",".join(header for _, header in FIELDS) + "\r\n"
+    # The header goes out before the certificates are read.
+    assert not any("certificates_certificate" in q["sql"] for q in queries[:before_rows])
+    assert [chunk.count("\r\n") for chunk in rest] == [2, 2, 1]
+    assert [row["Id"] for row in csv.DictReader(io.StringIO(header + "".join(rest)))] == [
+        f"cert-{index:04d}" for index in range(5)
+    ]

@@ -1,5 +1,7 @@
 """The Client certificates list as an inventory: filters, search, sorting, paging, htmx."""
 
+import hashlib
+import json
 from datetime import timedelta
 
 import pytest
@@ -7,7 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from certificates.models import Certificate
+from certificates.inventory import search
+from certificates.models import SEARCH_SEPARATOR, CACertificate, Certificate
+from certificates.ownership import set_ownership
 from tests.certificates.factories import (
     fake_certificate,
     fake_certificates,
@@ -315,3 +319,177 @@ def test_a_certificate_page_costs_the_same_queries_with_many_usages(admin_client
         use_in_api(certificate, name=f"more-{index}")
         use_in_backend(certificate, name=f"more-backend-{index}")
     assert _count_queries(admin_client, "/certificates/cert-0000/") == few
+
+
+# Search ---------------------------------------------------------------------------------------
+
+
+def search_text(name, model=Certificate):
+    return model.objects.values_list("search_text", flat=True).get(name=name)
+
+
+def expected_search_text(certificate) -> str:
+    """The column as the model defines it: text fields, then the JSON ones, lower-cased."""
+    fields = [certificate.name, certificate.subject, certificate.friendly_name]
+    fields += [certificate.owner, certificate.contact]
+    fields += [json.dumps(certificate.sans), json.dumps(certificate.tags)]
+    return SEARCH_SEPARATOR.join(fields).lower()
+
+
+def test_the_search_column_is_right_after_bulk_create():
+    [made] = fake_certificates(1, owner="Payments Team", contact="Pay@Example.test", tags=["PCI"])
+    assert search_text(made.name) == expected_search_text(made)
+    assert "payments team" in search_text(made.name)
+
+
+def test_the_search_column_is_right_after_a_queryset_update(admin_client):
+    [made] = fake_certificates(1, owner="Payments Team", tags=["pci"])
+    Certificate.objects.filter(pk=made.pk).update(
+        owner="Billing", contact="billing@example.test", tags=["gdpr", "prod"]
+    )
+    certificate = Certificate.objects.get(pk=made.pk)
+    assert search_text(made.name) == expected_search_text(certificate)
+    assert names(admin_client, q="billing@") == [made.name]
+    assert names(admin_client, q="payments") == []
+    assert names(admin_client, q="pci") == []
+
+
+def test_the_search_column_is_right_after_save_and_an_ownership_change(admin_client):
+    certificate = fake_certificate(1)
+    certificate.save()
+    assert certificate.search_text == expected_search_text(certificate)
+    certificate.friendly_name = "Legacy Client"
+    certificate.save()
+    # Read back as the row was written, on the instance too.
+    assert certificate.search_text == search_text(certificate.name)
+    assert "legacy client" in certificate.search_text
+    set_ownership(certificate, owner="Orders", contact="", tags=["edge"])
+    assert search_text(certificate.name) == expected_search_text(certificate)
+    assert names(admin_client, q="edge") == [certificate.name]
+
+
+@pytest.fixture
+def described():
+    """One certificate with something distinct in every searched field, and two others."""
+    fake_certificates(2, start=5)
+    return fake_certificate(
+        1,
+        subject="CN=Orders Client, O=Example",
+        sans=["DNS:orders.internal.test", "IP:10.1.2.3"],
+        friendly_name="Legacy Client",
+        owner="Payments Team",
+        contact="pay@example.test",
+        tags=["pci", "prod"],
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "CERT-0001",  # Id
+        "orders client",  # subject
+        "O=EXAMPLE",
+        "ORDERS.INTERNAL",  # a SAN
+        "10.1.2.3",
+        "legacy",  # friendly name
+        "PAYMENTS",  # owner
+        "pay@example",  # contact
+        "PCI",  # a tag
+    ],
+)
+def test_search_finds_by_each_field_in_any_case(admin_client, described, query):
+    described.save()
+    assert names(admin_client, q=query) == ["cert-0001"]
+    assert names(admin_client, q=f"  {query} ") == ["cert-0001"]
+
+
+def test_search_finds_a_thumbprint_by_its_start_only(admin_client, described):
+    described.save()
+    thumbprint = described.thumbprint
+    assert names(admin_client, q=thumbprint[:6].lower()) == ["cert-0001"]
+    assert names(admin_client, q=f"{thumbprint[:2]}:{thumbprint[2:4]} {thumbprint[4:8]}") == [
+        "cert-0001"
+    ]
+    assert names(admin_client, q=thumbprint) == ["cert-0001"]
+    middle = thumbprint[10:20]
+    assert names(admin_client, q=middle) == []
+
+
+def test_search_never_matches_across_two_fields(admin_client, described):
+    described.save()
+    # The owner ends with "Team", the contact starts with "pay".
+    assert names(admin_client, q="teampay") == []
+    assert names(admin_client, q="team\x1fpay") == []
+    assert names(admin_client, q="team pay") == []
+
+
+def test_search_matches_text_outside_ascii_in_the_case_written(admin_client, described):
+    described.owner = "Zürich Team"
+    described.save()
+    assert names(admin_client, q="zürich") == ["cert-0001"]
+    assert names(admin_client, q="ZüRICH") == ["cert-0001"]
+
+
+def test_search_treats_wildcards_as_text(admin_client, described):
+    described.contact = "100%_sure"
+    described.save()
+    assert names(admin_client, q="100%_") == ["cert-0001"]
+    assert names(admin_client, q="1_0") == []
+    assert names(admin_client, q="%") == ["cert-0001"]
+
+
+def test_a_certificate_with_thousands_of_names_is_stored_and_found(admin_client):
+    # Some 70 KB of search text that does not compress: no index entry may hold it whole.
+    sans = [
+        f"DNS:{hashlib.sha256(str(i).encode()).hexdigest()[:24]}.example.test" for i in range(2000)
+    ]
+    [made] = fake_certificates(1, sans=sans)
+    assert names(admin_client, q=sans[-1][4:]) == [made.name]
+
+
+def test_search_reads_the_search_index_on_sqlite(admin_client):
+    if connection.vendor != "sqlite":
+        pytest.skip("The search index exists on SQLite only.")
+    fake_certificates(3)
+    queryset = search(Certificate.objects.all(), "cert-0001")
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " / ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "USING INDEX certificate_search" in plan, plan
+    assert [certificate.name for certificate in queryset] == ["cert-0001"]
+
+
+def test_search_of_the_ca_certificates(admin_client):
+    now = timezone.now()
+    for index, name in enumerate(["private-ca", "partner-root"]):
+        CACertificate.objects.create(
+            name=name,
+            subject=f"CN={name.title()} CA, O=Example",
+            issuer=f"CN={name.title()} CA, O=Example",
+            sans=[f"DNS:{name}.example.test"],
+            serial=str(index),
+            not_before=now - timedelta(days=1),
+            not_after=now + timedelta(days=365),
+            thumbprint=hashlib.sha1(name.encode()).hexdigest().upper(),
+            sha256_fingerprint=hashlib.sha256(name.encode()).hexdigest().upper(),
+            certificate_pem="not a real certificate",
+        )
+    partner = CACertificate.objects.get(name="partner-root")
+    assert (
+        partner.search_text
+        == SEARCH_SEPARATOR.join([partner.name, partner.subject, json.dumps(partner.sans)]).lower()
+    )
+
+    def ca_names(query):
+        response = admin_client.get("/ca-certificates/", {"q": query})
+        assert response.status_code == 200
+        return [certificate.name for certificate in response.context["page"].object_list]
+
+    assert ca_names("PRIVATE") == ["private-ca"]
+    assert ca_names("partner-root.example") == ["partner-root"]
+    assert ca_names(partner.thumbprint[:8].lower()) == ["partner-root"]
+    assert ca_names("example") == ["partner-root", "private-ca"]
+    CACertificate.objects.filter(pk=partner.pk).update(subject="CN=Renamed")
+    assert ca_names("partner root") == []
+    assert ca_names("renamed") == ["partner-root"]
