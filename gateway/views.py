@@ -1,10 +1,12 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
 from gateway.forwarding import Call, forward, new_request_id
 
 METHODS_WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
+# Back-end answers up to this size (by their Content-Length) are read whole, larger ones streamed.
+BUFFERED_BODY_BYTES = 64 * 1024
 
 
 class BodyTooLarge(Exception):
@@ -34,6 +36,23 @@ def _streamed_body(request, cap: int):
             yield chunk
 
     return chunks()
+
+
+def _relayed(upstream):
+    # One chunk behind: the back-end connection goes back to the pool before the last bytes go
+    # out. Otherwise a keep-alive caller's next request can arrive while it is still taken, and
+    # open (and shake hands on) a second connection.
+    try:
+        held = None
+        for chunk in upstream.iter_raw():
+            if held is not None:
+                yield held
+            held = chunk
+        upstream.close()
+        if held is not None:
+            yield held
+    finally:
+        upstream.close()
 
 
 @login_not_required  # answers 401 in JSON itself rather than redirecting to the sign-in page
@@ -76,24 +95,16 @@ def gateway_call(request, path):
         failure = outcome.failure
         return error_response(failure.status, failure.code, failure.message, request_id)
     upstream = outcome.response
-
-    def body():
-        # One chunk behind: the back-end connection goes back to the pool before the last
-        # bytes go out. Otherwise a keep-alive caller's next request can arrive while it is
-        # still taken, and open (and shake hands on) a second connection.
+    length = upstream.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) <= BUFFERED_BODY_BYTES:
+        # A small body is read whole: the back-end connection is free again before the answer
+        # goes out, and the answer leaves in one piece.
         try:
-            held = None
-            for chunk in upstream.iter_raw():
-                if held is not None:
-                    yield held
-                held = chunk
-            upstream.close()
-            if held is not None:
-                yield held
+            response = HttpResponse(b"".join(upstream.iter_raw()), status=outcome.status)
         finally:
             upstream.close()
-
-    response = StreamingHttpResponse(body(), status=outcome.status)
+    else:
+        response = StreamingHttpResponse(_relayed(upstream), status=outcome.status)
     for name, value in outcome.headers:
         if name.lower() == "set-cookie":
             # Each is a header of its own (they cannot be joined); Django sends them from here.

@@ -53,6 +53,28 @@ def test_it_calls_the_back_end_over_mutual_tls(
     assert client_certificate.last_presented_at is not None
 
 
+def test_small_answers_are_read_whole_and_large_ones_streamed(
+    admin_client, start_backend, make_api, make_backend, client_certificate, trusted_ca
+):
+    from gateway.views import BUFFERED_BODY_BYTES
+
+    server = start_backend()
+    make_backend(server.url, ca_certificates=[trusted_ca])
+    make_api(server.url, certificate=client_certificate)
+    small, echo = call(admin_client, "orders/orders/1")
+    assert not small.streaming
+    assert int(small["Content-Length"]) == len(small.content)
+    assert echo["path"] == "/orders/1"
+    payload = "x" * (BUFFERED_BODY_BYTES + 1)
+    large, echo = call(
+        admin_client, "orders/orders", method="post", data=payload, content_type="text/plain"
+    )
+    assert large.status_code == 200
+    assert large.streaming
+    assert echo["body"] == payload
+    assert server.connections == 1  # the same kept-alive connection for both
+
+
 def test_a_back_ends_cookies_reach_their_caller_and_no_other(
     admin_client, reviewer, start_backend, make_api, make_backend, client_certificate, trusted_ca
 ):
