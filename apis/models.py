@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 
 from apis import policy
@@ -63,12 +64,7 @@ class Api(models.Model):
         """The backend this API calls: named in its policy, else the longest URL prefix."""
         if self.backend_name:
             return Backend.objects.filter(name=self.backend_name).first()
-        matches = [
-            backend
-            for backend in Backend.objects.all()
-            if self.service_url == backend.url or self.service_url.startswith(backend.url + "/")
-        ]
-        return max(matches, key=lambda backend: len(backend.url), default=None)
+        return longest_prefix(self.service_url, Backend.objects.all())
 
     def parsed_policy(self) -> policy.Policy:
         return policy.parse(self.policy_xml)
@@ -156,14 +152,51 @@ class Backend(models.Model):
         return reverse("backends:detail", args=[self.name])
 
     def apis(self):
-        """The APIs that call this backend (see Api.backend)."""
-        return [api for api in Api.objects.all() if api.backend() == self]
+        """The APIs that call this backend (see Api.backend), in two queries at most."""
+        by_url = Q(backend_name="") & (
+            Q(service_url=self.url) | Q(service_url__startswith=self.url + "/")
+        )
+        candidates = list(Api.objects.filter(Q(backend_name=self.name) | by_url))
+        # By URL, a longer backend URL wins (and LIKE may ignore case): settle it as
+        # Api.backend does.
+        by_url_too = any(not api.backend_name for api in candidates)
+        backends = list(Backend.objects.all()) if by_url_too else []
+        return [
+            api
+            for api in candidates
+            if api.backend_name == self.name
+            or (not api.backend_name and longest_prefix(api.service_url, backends) == self)
+        ]
 
 
-class BackendCACertificate(models.Model):
-    """A backend trusts a CA certificate; the CA cannot be deleted while trusted."""
+def longest_prefix(service_url: str, backends) -> "Backend | None":
+    """The backend whose URL is the longest leading part of `service_url` (whole segments)."""
+    matches = [
+        backend
+        for backend in backends
+        if service_url == backend.url or service_url.startswith(backend.url + "/")
+    ]
+    return max(matches, key=lambda backend: len(backend.url), default=None)
+
+
+class BackendLink(models.Model):
+    """Something a backend holds on to; shown and linked as that backend."""
 
     backend = models.ForeignKey(Backend, on_delete=models.CASCADE)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return str(self.backend)
+
+    def get_absolute_url(self):
+        return self.backend.get_absolute_url()
+
+
+class BackendCACertificate(BackendLink):
+    """A backend trusts a CA certificate; the CA cannot be deleted while trusted."""
+
     ca_certificate = models.ForeignKey(
         CACertificate, on_delete=models.PROTECT, related_name="trusting_backends"
     )
@@ -175,17 +208,10 @@ class BackendCACertificate(models.Model):
             )
         ]
 
-    def __str__(self):
-        return str(self.backend)
 
-    def get_absolute_url(self):
-        return self.backend.get_absolute_url()
-
-
-class BackendCertificate(models.Model):
+class BackendCertificate(BackendLink):
     """A backend's gateway credentials: the client certificate presented to it."""
 
-    backend = models.ForeignKey(Backend, on_delete=models.CASCADE)
     certificate = models.ForeignKey(
         Certificate, on_delete=models.PROTECT, related_name="backend_credentials"
     )
@@ -196,9 +222,3 @@ class BackendCertificate(models.Model):
                 fields=["backend", "certificate"], name="backend_certificate_unique"
             )
         ]
-
-    def __str__(self):
-        return str(self.backend)
-
-    def get_absolute_url(self):
-        return self.backend.get_absolute_url()

@@ -114,6 +114,38 @@ def test_a_backend_applies_by_url_prefix_or_by_policy(admin_client, api):
     assert Backend.objects.filter(name="other").exists()
 
 
+def test_a_backend_lists_the_apis_that_call_it_in_two_queries(django_assert_max_num_queries):
+    from apis.models import Api
+
+    base = Backend.objects.create(name="base", url="https://api.test")
+    longer = Backend.objects.create(name="longer", url="https://api.test/v2")
+    named = Backend.objects.create(name="named", url="https://elsewhere.test")
+    expected = {
+        base: {"by-url", "exact", "v20-is-not-v2"},
+        longer: {"deeper"},
+        named: {"named-in-policy"},
+    }
+    for path, url in [
+        ("by-url", "https://api.test/v1/orders"),
+        ("exact", "https://api.test"),
+        ("v20-is-not-v2", "https://api.test/v20"),
+        ("deeper", "https://api.test/v2/items"),
+        ("other-case", "https://API.test/v1"),  # URLs compare exactly, as Api.backend does
+        ("no-segment", "https://api.testing/v1"),
+        ("named-in-policy", "https://api.test/v1"),
+    ]:
+        create_api(display_name=path, service_url=url, path=path)
+    Api.objects.filter(path="named-in-policy").update(backend_name="named")
+    for api in Api.objects.all():
+        owner = api.backend()
+        assert (owner is None) == (api.path in {"other-case", "no-segment"}), api.path
+    for backend, paths in expected.items():
+        with django_assert_max_num_queries(2):
+            found = backend.apis()
+        assert {api.path for api in found} == paths
+        assert all(api.backend() == backend for api in found)
+
+
 def test_a_policy_naming_a_missing_backend_is_refused(admin_client, api):
     xml = api.policy_xml.replace(
         "<base />", '<base />\n        <set-backend-service backend-id="ghost" />', 1
