@@ -126,3 +126,13 @@ def make_backend(db):
 
 
 TLS_VERSIONS = [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3]
+
+
+@pytest.fixture
+def served(start_backend, make_api, make_backend, client_certificate, trusted_ca):
+    """A mutual-TLS back end on 127.0.0.1, a backend that trusts its CA, and the API "orders"
+    that presents the client certificate to it; the back end's server."""
+    server = start_backend()
+    make_backend(server.url, ca_certificates=[trusted_ca])
+    make_api(server.url, certificate=client_certificate)
+    return server

@@ -53,14 +53,9 @@ def test_it_calls_the_back_end_over_mutual_tls(
     assert client_certificate.last_presented_at is not None
 
 
-def test_small_answers_are_read_whole_and_large_ones_streamed(
-    admin_client, start_backend, make_api, make_backend, client_certificate, trusted_ca
-):
+def test_small_answers_are_read_whole_and_large_ones_streamed(admin_client, served):
     from gateway.views import BUFFERED_BODY_BYTES
 
-    server = start_backend()
-    make_backend(server.url, ca_certificates=[trusted_ca])
-    make_api(server.url, certificate=client_certificate)
     small, echo = call(admin_client, "orders/orders/1")
     assert not small.streaming
     assert int(small["Content-Length"]) == len(small.content)
@@ -72,18 +67,13 @@ def test_small_answers_are_read_whole_and_large_ones_streamed(
     assert large.status_code == 200
     assert large.streaming
     assert echo["body"] == payload
-    assert server.connections == 1  # the same kept-alive connection for both
+    assert served.connections == 1  # the same kept-alive connection for both
 
 
-def test_a_back_ends_cookies_reach_their_caller_and_no_other(
-    admin_client, reviewer, start_backend, make_api, make_backend, client_certificate, trusted_ca
-):
+def test_a_back_ends_cookies_reach_their_caller_and_no_other(admin_client, reviewer, served):
     from django.contrib.auth.models import Permission
     from django.test import Client
 
-    server = start_backend()
-    make_backend(server.url, ca_certificates=[trusted_ca])
-    make_api(server.url, certificate=client_certificate)
     response, _ = call(
         admin_client,
         "orders/orders/1?set-cookie=backend_session=alice-secret;+Path=/;+HttpOnly"
@@ -102,12 +92,7 @@ def test_a_back_ends_cookies_reach_their_caller_and_no_other(
     assert "backend_session" not in response.cookies
 
 
-def test_the_body_is_forwarded_and_capped(
-    admin_client, start_backend, make_api, make_backend, client_certificate, trusted_ca, settings
-):
-    server = start_backend()
-    make_backend(server.url, ca_certificates=[trusted_ca])
-    make_api(server.url, certificate=client_certificate)
+def test_the_body_is_forwarded_and_capped(admin_client, settings, served):
     response, echo = call(
         admin_client, "orders/orders", "post", data=b'{"item": 1}', content_type="application/json"
     )
@@ -196,33 +181,19 @@ def test_an_expired_client_certificate_answers_500_before_connecting(
     assert server.connections == 0
 
 
-def test_an_undecryptable_key_fails_closed(
-    admin_client, start_backend, make_api, make_backend, client_certificate, trusted_ca, settings
-):
+def test_an_undecryptable_key_fails_closed(admin_client, settings, served):
     from certificates.keystore import KeyRing
 
-    server = start_backend()
-    make_backend(server.url, ca_certificates=[trusted_ca])
-    make_api(server.url, certificate=client_certificate)
     settings.PORTAL_KEYRING = KeyRing.generate_entry("other")
     response, error = call(admin_client, "orders/orders/1")
     assert response.status_code == 500
     assert error["error"]["code"] == "client_certificate_unavailable"
-    assert server.connections == 0
+    assert served.connections == 0
 
 
 def test_the_key_is_decrypted_once_but_the_dates_are_checked_on_every_call(
-    admin_client,
-    start_backend,
-    make_api,
-    make_backend,
-    client_certificate,
-    trusted_ca,
-    monkeypatch,
+    admin_client, client_certificate, monkeypatch, served
 ):
-    server = start_backend()
-    make_backend(server.url, ca_certificates=[trusted_ca])
-    make_api(server.url, certificate=client_certificate)
     decrypted = []
     original = Certificate.private_key_der
     monkeypatch.setattr(
@@ -236,7 +207,7 @@ def test_the_key_is_decrypted_once_but_the_dates_are_checked_on_every_call(
     response, error = call(admin_client, "orders/orders/1")
     assert response.status_code == 500
     assert error["error"]["code"] == "client_certificate_expired"
-    assert server.connections == 1
+    assert served.connections == 1
 
 
 def test_connection_refused_and_timeout(
@@ -265,11 +236,8 @@ def test_unknown_api_and_operation_answer_404(admin_client, make_api):
 
 
 def test_a_replaced_certificate_is_presented_on_the_next_call(
-    admin_client, start_backend, make_api, make_backend, client_certificate, trusted_ca, client_ca
+    admin_client, client_certificate, client_ca, served
 ):
-    server = start_backend()
-    make_backend(server.url, ca_certificates=[trusted_ca])
-    make_api(server.url, certificate=client_certificate)
     first = call(admin_client, "orders/orders/1")[1]
     renewed = pki.make_leaf(client_ca, "gateway.client.test")
     import_certificate("gateway-client", pki.make_pfx(renewed), pki.DEFAULT_PASSWORD, replace=True)
@@ -283,15 +251,10 @@ def test_a_replaced_certificate_is_presented_on_the_next_call(
     )
 
 
-def test_connections_are_reused_once_warm(
-    admin_client, start_backend, make_api, make_backend, client_certificate, trusted_ca
-):
-    server = start_backend()
-    make_backend(server.url, ca_certificates=[trusted_ca])
-    make_api(server.url, certificate=client_certificate)
+def test_connections_are_reused_once_warm(admin_client, served):
     for _ in range(5):
         assert call(admin_client, "orders/orders/1")[0].status_code == 200
-    assert server.handshakes == 1
+    assert served.handshakes == 1
     assert forwarding.pool.contexts_built == 1
 
 
@@ -340,21 +303,9 @@ def test_a_back_end_killed_mid_request_answers_502(
     assert "Traceback" not in error["error"]["message"]
 
 
-def test_scripts_call_the_gateway_with_an_api_token(
-    client,
-    administrator,
-    reviewer,
-    start_backend,
-    make_api,
-    make_backend,
-    client_certificate,
-    trusted_ca,
-):
+def test_scripts_call_the_gateway_with_an_api_token(client, administrator, reviewer, served):
     from portal.tokens import issue_token
 
-    server = start_backend()
-    make_backend(server.url, ca_certificates=[trusted_ca])
-    make_api(server.url, certificate=client_certificate)
     _, token = issue_token(administrator, "gateway script")
     response, echo = call(
         client,
@@ -376,12 +327,7 @@ def test_scripts_call_the_gateway_with_an_api_token(
     assert response.status_code == 401
 
 
-def test_the_callers_own_authorization_header_reaches_the_back_end(
-    admin_client, start_backend, make_api, make_backend, client_certificate, trusted_ca
-):
-    server = start_backend()
-    make_backend(server.url, ca_certificates=[trusted_ca])
-    make_api(server.url, certificate=client_certificate)
+def test_the_callers_own_authorization_header_reaches_the_back_end(admin_client, served):
     response, echo = call(
         admin_client, "orders/orders/1", headers={"Authorization": "Basic dXNlcjpwYXNz"}
     )
