@@ -451,13 +451,31 @@ def test_search_reads_the_search_index_on_sqlite(admin_client):
     if connection.vendor != "sqlite":
         pytest.skip("The search index exists on SQLite only.")
     fake_certificates(3)
-    queryset = search(Certificate.objects.all(), "cert-0001")
-    sql, params = queryset.query.sql_with_params()
+    with CaptureQueriesContext(connection) as captured:
+        queryset = search(Certificate.objects.all(), "cert-0001")
+    [keys] = captured.captured_queries
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        cursor.execute(f"EXPLAIN QUERY PLAN {keys['sql']}")
         plan = " / ".join(str(row[-1]) for row in cursor.fetchall())
     assert "USING INDEX certificate_search" in plan, plan
     assert [certificate.name for certificate in queryset] == ["cert-0001"]
+
+
+def test_a_search_page_searches_once(admin_client):
+    fake_certificates(3)
+    with CaptureQueriesContext(connection) as captured:
+        assert admin_client.get("/certificates/", {"q": "cert-000"}).status_code == 200
+    searching = [query for query in captured.captured_queries if "search_text" in query["sql"]]
+    assert len(searching) == 1
+
+
+def test_a_broad_search_stays_a_subquery(admin_client, monkeypatch):
+    from certificates import inventory
+
+    fake_certificates(3)
+    monkeypatch.setattr(inventory, "SEARCH_KEYS_READ", 2)
+    assert names(admin_client, q="cert-000") == ["cert-0000", "cert-0001", "cert-0002"]
+    assert names(admin_client, q="cert-0001") == ["cert-0001"]
 
 
 def test_search_of_the_ca_certificates(admin_client):
