@@ -155,13 +155,6 @@ def test_it_reads_files_made_by_openssl_as_load_pkcs12_does(openssl_pfx, options
     assert len(slow.additional_certs) == 2
 
 
-def test_it_reads_a_pbmac1_file_made_by_openssl(openssl_pfx):
-    help_text = subprocess.run(["openssl", "pkcs12", "-help"], capture_output=True, text=True)
-    if "pbmac1" not in help_text.stdout + help_text.stderr:
-        pytest.skip("this openssl cannot write PBMAC1 (it came with OpenSSL 3.4)")
-    assert_same_as_slow(openssl_pfx(["-pbmac1_pbkdf2"]))
-
-
 @pytest.mark.parametrize("key", ["rsa", "ec"])
 @pytest.mark.parametrize("encryption", CRYPTOGRAPHY_FILES)
 def test_it_reads_files_made_by_cryptography_as_load_pkcs12_does(
