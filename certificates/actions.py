@@ -144,11 +144,18 @@ def delete_certificate(certificate, *, request=None, actor=None) -> None:
     kind = "certificate" if isinstance(certificate, Certificate) else "ca-certificate"
     try:
         with transaction.atomic():
+            # Lock the row first, as assigning it does: an assignment in flight commits before
+            # the usages are checked, and the deletion is then refused as in use, not failed.
+            type(certificate).objects.select_for_update().filter(pk=certificate.pk).first()
             certificate.delete()
-    except ProtectedError as exc:
-        # Read them again with what they name joined: the error's objects carry their keys
-        # only, and naming each of them (here and on the page) would cost queries per usage.
-        usages = sorted(certificate.usages() or exc.protected_objects, key=str)
+    except (ProtectedError, IntegrityError) as exc:
+        # IntegrityError: the database refused at commit, a usage made by a path that does
+        # not lock the row. Read the usages again with what they name joined: the error's
+        # objects carry their keys only, and naming each would cost queries per usage.
+        protected = getattr(exc, "protected_objects", ())
+        usages = sorted(certificate.usages() or protected, key=str)
+        if not usages:
+            raise
         record(
             request,
             f"{kind}-delete-blocked",
