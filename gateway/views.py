@@ -1,8 +1,14 @@
+import logging
+
+import httpx
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
+from gateway import tls
 from gateway.forwarding import Call, forward, new_request_id
+
+logger = logging.getLogger("gateway")
 
 METHODS_WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
 # Back-end answers up to this size (by their Content-Length) are read whole, larger ones streamed.
@@ -36,6 +42,41 @@ def _streamed_body(request, cap: int):
             yield chunk
 
     return chunks()
+
+
+class _Relayed:
+    """A back end's answer: its headers replace Django's defaults, and each Set-Cookie line is
+    passed on as it came (a cookie parsed and written again can lose or gain attributes)."""
+
+    def relay_headers(self, headers: list[tuple[str, str]]) -> None:
+        own_cookies = {settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME}
+        self.set_cookies = []
+        joined: dict[str, tuple[str, str]] = {}
+        for name, value in headers:
+            key = name.lower()
+            if key == "set-cookie":
+                # A back end must not set the portal's own session or CSRF cookie.
+                if value.split("=", 1)[0].strip() not in own_cookies:
+                    self.set_cookies.append(value)
+            elif key in joined:  # a repeated header: one list, as RFC 9110 allows
+                joined[key] = (joined[key][0], f"{joined[key][1]}, {value}")
+            else:
+                joined[key] = (name, value)
+        del self["Content-Type"]  # Django's default; the back end's own, if any, follows
+        for name, value in joined.values():
+            self[name] = value
+
+    def items(self):
+        """What the WSGI handler sends (Django adds its own cookies after these)."""
+        return [*super().items(), *(("Set-Cookie", value) for value in self.set_cookies)]
+
+
+class RelayedResponse(_Relayed, HttpResponse):
+    pass
+
+
+class StreamedRelayedResponse(_Relayed, StreamingHttpResponse):
+    pass
 
 
 def _relayed(upstream):
@@ -100,18 +141,21 @@ def gateway_call(request, path):
         # A small body is read whole: the back-end connection is free again before the answer
         # goes out, and the answer leaves in one piece.
         try:
-            response = HttpResponse(b"".join(upstream.iter_raw()), status=outcome.status)
+            response = RelayedResponse(b"".join(upstream.iter_raw()), status=outcome.status)
+        except httpx.HTTPError as exc:  # the back end stalled or hung up in the middle
+            failure = tls.classify(exc)
+            logger.warning(
+                "gateway request_id=%s body of /%s failed: %s %s",
+                request_id,
+                path,
+                failure.code,
+                failure.message,
+            )
+            return error_response(failure.status, failure.code, failure.message, request_id)
         finally:
             upstream.close()
     else:
-        response = StreamingHttpResponse(_relayed(upstream), status=outcome.status)
-    for name, value in outcome.headers:
-        if name.lower() == "set-cookie":
-            # Each is a header of its own (they cannot be joined); Django sends them from here.
-            response.cookies.load(value)
-        elif name in response.headers:  # a repeated header: one list, as RFC 9110 allows
-            response.headers[name] = f"{response.headers[name]}, {value}"
-        else:
-            response.headers[name] = value
+        response = StreamedRelayedResponse(_relayed(upstream), status=outcome.status)
+    response.relay_headers(outcome.headers)
     response["X-Request-Id"] = request_id
     return response

@@ -174,13 +174,17 @@ class _EchoHandler(BaseHTTPRequestHandler):
         if backend.delay and backend._stopping.wait(backend.delay):
             return
         payload = json.dumps(echo).encode()
+        # ?short-body=1: promise more bytes than are sent, then hang up.
+        missing = 100 if echo["query"].get("short-body") else 0
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Content-Length", str(len(payload) + missing))
         for cookie in echo["query"].get("set-cookie", []):  # a back end with its own session
             self.send_header("Set-Cookie", cookie)
         self.end_headers()
         self.wfile.write(payload)
+        if missing:
+            self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _echo
 

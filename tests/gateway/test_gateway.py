@@ -4,6 +4,7 @@ import datetime as dt
 import json
 import time
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 
@@ -66,30 +67,49 @@ def test_small_answers_are_read_whole_and_large_ones_streamed(admin_client, serv
     )
     assert large.status_code == 200
     assert large.streaming
+    assert large["Content-Type"] == "application/json"
     assert echo["body"] == payload
     assert served.connections == 1  # the same kept-alive connection for both
+
+
+def set_cookie_lines(response) -> list[str]:
+    """The Set-Cookie lines the WSGI handler sends, as they are."""
+    return [value for name, value in response.items() if name == "Set-Cookie"]
 
 
 def test_a_back_ends_cookies_reach_their_caller_and_no_other(admin_client, reviewer, served):
     from django.contrib.auth.models import Permission
     from django.test import Client
 
-    response, _ = call(
-        admin_client,
-        "orders/orders/1?set-cookie=backend_session=alice-secret;+Path=/;+HttpOnly"
-        "&set-cookie=theme=dark",
-    )
+    sent = [
+        "backend_session=alice-secret; Path=/; HttpOnly; Partitioned; Priority=High",
+        "theme=dark",
+        "sessionid=planted-by-the-back-end",  # the portal's own cookie: never from a back end
+    ]
+    query = "&".join(f"set-cookie={quote(line)}" for line in sent)
+    response, _ = call(admin_client, f"orders/orders/1?{query}")
     assert response.status_code == 200
-    assert response.cookies["backend_session"].value == "alice-secret"
-    assert response.cookies["backend_session"]["httponly"]
-    assert response.cookies["theme"].value == "dark"
+    assert set_cookie_lines(response) == sent[:2]  # as they came, attributes and all
     reviewer.user_permissions.add(Permission.objects.get(codename="call_api"))
     other = Client()
     other.force_login(reviewer)
     response, echo = call(other, "orders/orders/2")
     assert response.status_code == 200
     assert "cookie" not in echo["headers"]
-    assert "backend_session" not in response.cookies
+    assert set_cookie_lines(response) == []
+
+
+def test_the_back_ends_content_type_replaces_the_default(admin_client, served):
+    small, _ = call(admin_client, "orders/orders/1")
+    assert small["Content-Type"] == "application/json"
+    assert small.json()["path"] == "/orders/1"
+
+
+def test_a_body_cut_short_is_a_502_in_json(admin_client, served):
+    response, error = call(admin_client, "orders/orders/1?short-body=1")
+    assert response.status_code == 502
+    assert error["requestId"] == response["X-Request-Id"]
+    assert error["error"]["code"]
 
 
 def test_the_body_is_forwarded_and_capped(admin_client, settings, served):
