@@ -142,6 +142,7 @@ def import_certificate(
 def delete_certificate(certificate, *, request=None, actor=None) -> None:
     """Delete a client or CA certificate; raise CertificateInUse (and audit it) while used."""
     kind = "certificate" if isinstance(certificate, Certificate) else "ca-certificate"
+    pk = certificate.pk
     try:
         with transaction.atomic():
             # Lock the row first, as assigning it does: an assignment in flight commits before
@@ -152,6 +153,7 @@ def delete_certificate(certificate, *, request=None, actor=None) -> None:
         # IntegrityError: the database refused at commit, a usage made by a path that does
         # not lock the row. Read the usages again with what they name joined: the error's
         # objects carry their keys only, and naming each would cost queries per usage.
+        certificate.pk = pk  # delete() cleared it before the commit was refused
         protected = getattr(exc, "protected_objects", ())
         usages = sorted(certificate.usages() or protected, key=str)
         if not usages:

@@ -17,7 +17,9 @@ Anything it does not read returns None and the caller runs load_pkcs12 on the wh
 verdict counts: a wrong password or MAC, an empty password, no MAC, an unknown algorithm, scrypt,
 RC2-40 (cryptography offers RC2 with 128-bit keys only), nested bags, no key or several, a key
 that is not RSA or EC or whose encoding is not the canonical one, numbers that do not fit... So a
-file is either loaded to what load_pkcs12 returns for it, or left to load_pkcs12.
+file is either loaded to what load_pkcs12 returns for it, or left to load_pkcs12, with one
+deliberate exception: p and q are not tested for primality (see rsa_numbers_are_consistent),
+so an RSA key whose "p" is a product of primes is accepted here and refused there.
 
 Django-free. The caller bounds the work a file may ask for (certificates/pfx.py: _inspect) before
 calling; nothing here logs or keeps the password.

@@ -21,6 +21,12 @@ from portal import rawsql
 REFRESHED_AT = "_refreshed_at"
 
 
+def refresh_interval() -> int:
+    """SESSION_REFRESH_SECONDS, or a tenth of a short idle timeout (so that a session in use
+    is renewed well before it can expire)."""
+    return min(settings.SESSION_REFRESH_SECONDS, settings.SESSION_COOKIE_AGE // 10)
+
+
 class SessionRefreshMiddleware:
     """Goes right after SessionMiddleware, so that it sees the response first."""
 
@@ -33,7 +39,7 @@ class SessionRefreshMiddleware:
         # Only a session this request read (every signed-in page does) and that holds something.
         if session.accessed and not session.is_empty():
             now = int(time.time())
-            if now - session.get(REFRESHED_AT, 0) >= settings.SESSION_REFRESH_SECONDS:
+            if now - session.get(REFRESHED_AT, 0) >= refresh_interval():
                 session[REFRESHED_AT] = now  # modified: SessionMiddleware saves it
         return response
 

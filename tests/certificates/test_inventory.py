@@ -285,6 +285,27 @@ def test_queries_do_not_grow_with_the_inventory(admin_client, url, params):
     assert large < 15
 
 
+def test_a_deletion_the_database_refuses_at_commit_is_answered_as_in_use(monkeypatch):
+    # A usage made by a path that does not lock the certificate's row: the deletion found no
+    # usage, and the foreign key refuses it at commit (PostgreSQL checks it there).
+    from django.db import IntegrityError
+
+    from certificates.actions import CertificateInUse, delete_certificate
+
+    [certificate] = fake_certificates(1)
+    use_in_api(certificate)
+
+    def refused_at_commit(self, *args, **kwargs):
+        self.pk = None  # as Model.delete() leaves it
+        raise IntegrityError("still referenced from table apis_api")
+
+    monkeypatch.setattr(Certificate, "delete", refused_at_commit)
+    with pytest.raises(CertificateInUse) as refused:
+        delete_certificate(certificate)
+    assert [str(usage) for usage in refused.value.usages] == ["API Orders"]
+    assert certificate.pk is not None
+
+
 def test_the_certificate_in_use_page_costs_the_same_queries_with_many_usages(admin_client):
     [certificate] = fake_certificates(1)
     use_in_api(certificate)

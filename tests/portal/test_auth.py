@@ -109,6 +109,15 @@ def test_a_session_used_after_a_minute_is_renewed_with_its_cookie(admin_client, 
     assert stored(admin_client)[REFRESHED_AT] >= int(time.time()) - 2
 
 
+def test_a_short_idle_timeout_is_renewed_well_before_it_ends(admin_client, settings):
+    settings.SESSION_COOKIE_AGE = 60
+    age_session(admin_client, 7)  # over a tenth of the timeout, under SESSION_REFRESH_SECONDS
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get("/certificates/")
+    assert len(session_writes(captured)) == 1
+    assert response.cookies["sessionid"]["max-age"] == 60
+
+
 def test_signing_in_starts_the_refresh_clock(client, administrator):
     from tests.conftest import PASSWORD
 
