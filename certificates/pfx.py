@@ -42,6 +42,10 @@ MAX_KDF_ITERATIONS = 1_000_000
 # for one more and stops a file that repeats encrypted parts to multiply the cost.
 MAX_TOTAL_KDF_ITERATIONS = 4 * MAX_KDF_ITERATIONS
 
+# Files asking for more key-derivation iterations than this (tools write 2,000 to 20,000 a part)
+# go straight to load_pkcs12: worst case, a file pays this much twice.
+QUICK_LOAD_MAX_ITERATIONS = 200_000
+
 MAX_RSA_BITS = 8192
 # An (encrypted) RSA 8192 key takes about 4.8 KB. Loading a key validates it, which costs seconds
 # at 8192 bits and grows steeply after that, so larger keys are refused before decryption.
@@ -107,8 +111,12 @@ def load_pfx(data: bytes, password: str) -> ParsedPfx:
             f"The file is larger than {MAX_PFX_BYTES // 1024} KB, far more than a certificate "
             "with its key and chain needs. Check that you chose the right .pfx file.",
         )
-    key_bags = _inspect(pfx_outer_element(data))
-    loaded = _decrypt(data, password)
+    inventory = _inspect(pfx_outer_element(data))
+    key_bags = inventory.key_bags
+    # The quick loader may do the password-based work and still leave the file to
+    # load_pkcs12, which then does it again: only for files that ask for a usual amount.
+    quick = inventory.iterations <= QUICK_LOAD_MAX_ITERATIONS
+    loaded = _decrypt(data, password, quick=quick)
     if key_bags > 1:
         raise PfxError(
             "multiple_keys",
@@ -154,8 +162,9 @@ class _Inventory:
             )
 
 
-def _inspect(pfx: der.Element) -> int:
-    """Walk the unencrypted structure; return how many private keys it shows."""
+def _inspect(pfx: der.Element) -> _Inventory:
+    """Walk the unencrypted structure: how many private keys it shows, and the key-derivation
+    iterations it asks for."""
     inventory = _Inventory()
     try:
         version, auth_safe, *rest = pfx.children()
@@ -190,7 +199,7 @@ def _inspect(pfx: der.Element) -> int:
             "The file is damaged: its content is not laid out as a .pfx (PKCS#12) file should "
             "be. Export the file again.",
         ) from None
-    return inventory.key_bags
+    return inventory
 
 
 def _unsupported_format(what: str) -> PfxError:
@@ -272,7 +281,7 @@ def _inspect_kdf(kdf: der.Element, inventory: _Inventory) -> None:
 # Decryption and the checks that need it -----------------------------------------------------
 
 
-def _decrypt(data: bytes, password: str) -> pkcs12.PKCS12KeyAndCertificates:
+def _decrypt(data: bytes, password: str, *, quick: bool) -> pkcs12.PKCS12KeyAndCertificates:
     wrong = PfxError(
         "wrong_password_or_damaged",
         "The password is wrong or the file is damaged (the two cannot be told apart). Check the "
@@ -284,7 +293,7 @@ def _decrypt(data: bytes, password: str) -> pkcs12.PKCS12KeyAndCertificates:
         raise wrong from None
     if "\0" in password:  # OpenSSL takes the password as a C string; cryptography would panic
         raise wrong
-    loaded = quick_load(data, password)
+    loaded = quick_load(data, password) if quick else None
     if loaded is not None:
         return loaded
     try:

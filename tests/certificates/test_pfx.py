@@ -177,6 +177,18 @@ def test_it_accepts_a_certificate_that_is_not_yet_valid(root):
 # Refused before any decryption --------------------------------------------------------------
 
 
+def test_a_file_asking_for_unusual_key_derivation_skips_the_quick_loader(leaf, monkeypatch):
+    from certificates import pfx
+
+    calls = []
+    monkeypatch.setattr(pfx, "quick_load", lambda *args: calls.append(args) or None)
+    usual = load_pfx(pki.make_pfx(leaf), PASSWORD)
+    assert len(calls) == 1
+    heavy = pki.make_pfx(leaf, iterations=pfx.QUICK_LOAD_MAX_ITERATIONS // 2 + 1)
+    assert load_pfx(heavy, PASSWORD).thumbprint == usual.thumbprint  # still loaded, the slow way
+    assert len(calls) == 1
+
+
 def test_it_rejects_an_empty_file():
     assert refused(b"").code == "empty"
 
