@@ -13,6 +13,8 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 def formula_safe(value) -> str:
     """The text of one cell; numbers we computed stay numbers, text gets defused."""
+    if type(value) is str:  # most cells: the shortest way
+        return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -25,16 +27,33 @@ def formula_safe(value) -> str:
     return text
 
 
-class _Line:
-    """A file-like target for csv.writer that hands back each line instead of storing it."""
+class _Lines:
+    """A file-like target for csv.writer that keeps the lines written until they are taken."""
 
-    def write(self, line: str) -> str:
-        return line
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def write(self, line: str) -> None:
+        self.lines.append(line)
+
+    def take(self) -> str:
+        text = "".join(self.lines)
+        self.lines.clear()
+        return text
 
 
-def csv_lines(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]:
-    """The header, then one CSV line per row, every cell made formula-safe."""
-    writer = csv.writer(_Line())
-    yield writer.writerow([formula_safe(cell) for cell in header])
+def csv_lines(
+    header: Iterable[str], rows: Iterable[Iterable], *, rows_per_chunk: int = 1
+) -> Iterator[str]:
+    """The header, then the rows, every cell made formula-safe; the header goes out alone and
+    the rows `rows_per_chunk` lines at a time (a long export need not send line by line)."""
+    target = _Lines()
+    writer = csv.writer(target)
+    writer.writerow([formula_safe(cell) for cell in header])
+    yield target.take()
     for row in rows:
-        yield writer.writerow([formula_safe(cell) for cell in row])
+        writer.writerow([formula_safe(cell) for cell in row])
+        if len(target.lines) >= rows_per_chunk:
+            yield target.take()
+    if target.lines:
+        yield target.take()

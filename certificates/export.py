@@ -2,18 +2,16 @@
 
 Per-row work is nearly all of an export of thousands of certificates, so the rows are read as
 tuples rather than model instances, dates and status use one `now` for the whole export, and
-the CSV goes out in chunks of rows rather than line by line.
+the CSV goes out in chunks of rows (audit.csv_export) rather than line by line.
 """
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from audit.csv_export import FORMULA_TRIGGERS, formula_safe
+from audit.csv_export import csv_lines
 from certificates.inventory import usages_by_certificate
 from certificates.models import EXPIRING_SOON_DAYS
 
@@ -162,44 +160,16 @@ def records(queryset) -> Iterator[dict]:
         yield dict(zip(KEYS, values, strict=True))
 
 
-def _csv_cell(value) -> str:
-    """formula_safe() of the value, a list joined with "; " first."""
-    if isinstance(value, list):
-        value = "; ".join(str(item) for item in value)
-    return formula_safe(value)
-
-
-def _csv_row(values: tuple) -> list[str]:
-    # Text, most cells, is defused here without a call per cell; the rest by _csv_cell.
-    return [
-        ("'" + value if value.startswith(FORMULA_TRIGGERS) else value)
-        if type(value) is str
-        else _csv_cell(value)
-        for value in values
-    ]
-
-
 def csv_stream(queryset) -> Iterator[str]:
     """The header line at once (before any query), then the rows in chunks of EXPORT_CHUNK."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([formula_safe(header) for _, header in FIELDS])
-    yield buffer.getvalue()
-    rows = []
-    for values in _all_values(queryset):
-        rows.append(_csv_row(values))
-        if len(rows) == EXPORT_CHUNK:
-            yield _csv_text(writer, buffer, rows)
-            rows = []
-    if rows:
-        yield _csv_text(writer, buffer, rows)
-
-
-def _csv_text(writer, buffer: io.StringIO, rows: list) -> str:
-    buffer.seek(0)
-    buffer.truncate()
-    writer.writerows(rows)
-    return buffer.getvalue()
+    rows = (
+        [
+            ("; ".join(str(item) for item in value) if type(value) is list else value)
+            for value in values
+        ]
+        for values in _all_values(queryset)
+    )
+    return csv_lines([header for _, header in FIELDS], rows, rows_per_chunk=EXPORT_CHUNK)
 
 
 def json_stream(queryset, *, filters: dict) -> Iterator[str]:

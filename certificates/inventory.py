@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django import forms
-from django.db import connections
+from django.db import connection
 from django.db.models import F, Q, Value
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -25,6 +25,7 @@ from certificates.models import (
     named_by_usage,
     referenced_keys,
 )
+from portal import rawsql
 
 STATUS_CHOICES = [
     ("", "Any"),
@@ -354,18 +355,14 @@ def _count_expiring(ranges: dict[str, dict]) -> dict[str, int]:
     subquery per count; this is the plain SQL of the first kind, for both SQLite and
     PostgreSQL.
     """
-    connection = connections[Certificate.objects.db]
-    quote = connection.ops.quote_name
-    table = quote(Certificate._meta.db_table)
-    column = quote(Certificate._meta.get_field("not_after").column)
     parts, params = [], []
     for bounds in ranges.values():
-        where = " AND ".join(f"{column} {_OPERATORS[op]} %s" for op in bounds) or "1 = 1"
-        # Table, column and operators come from the model and _OPERATORS; values are params.
-        parts.append(f"(SELECT COUNT(*) FROM {table} WHERE {where})")  # noqa: S608
-        params += [connection.ops.adapt_datetimefield_value(moment) for moment in bounds.values()]
+        where = " AND ".join(f"{{c.not_after}} {_OPERATORS[op]} %s" for op in bounds) or "1 = 1"
+        # Names come from the model (portal.rawsql), operators from _OPERATORS; values are params.
+        parts.append(f"(SELECT COUNT(*) FROM {{c}} WHERE {where})")  # noqa: S608
+        params += [rawsql.datetime_parameter(moment) for moment in bounds.values()]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
+        cursor.execute(rawsql.sql("SELECT " + ", ".join(parts), c=Certificate), params)
         return dict(zip(ranges, cursor.fetchone(), strict=True))
 
 

@@ -6,19 +6,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import x25519
 
 from certificates.pfx import MAX_KDF_ITERATIONS, MAX_PFX_BYTES, ParsedPfx, load_pfx
-from certificates.upload_errors import PfxError
 from tests import crafted_pfx, pki
+from tests.certificates.refusals import refused
 
 PASSWORD = pki.DEFAULT_PASSWORD
 NOW = dt.datetime.now(dt.UTC)
 BER_WARNING = "ignore:PKCS#12 bundle could not be parsed as DER:UserWarning"
-
-
-def refused(data: bytes, password: str = PASSWORD) -> PfxError:
-    with pytest.raises(PfxError) as caught:
-        load_pfx(data, password)
-    assert str(caught.value) == caught.value.message
-    return caught.value
 
 
 @pytest.fixture(scope="module")

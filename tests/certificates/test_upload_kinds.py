@@ -4,20 +4,13 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from certificates.pfx import load_pfx
 from certificates.upload_errors import CertificateError, PfxError
 from certificates.upload_kinds import load_public_certificate
 from tests import crafted_pfx, pki
+from tests.certificates.refusals import refused
 
 PASSWORD = pki.DEFAULT_PASSWORD
 BER_WARNING = "ignore:PKCS#12 bundle could not be parsed as DER:UserWarning"
-
-
-def refused(data: bytes, password: str = PASSWORD) -> PfxError:
-    with pytest.raises(PfxError) as caught:
-        load_pfx(data, password)
-    assert str(caught.value) == caught.value.message
-    return caught.value
 
 
 # Files that are not a .pfx file --------------------------------------------------------------
