@@ -28,6 +28,14 @@
     }
   });
 
+  // Going back twice quickly: htmx fetches each page it returns to, and an earlier answer
+  // arriving last would show another page's filters under the address. Only the latest lands.
+  var restoring = null;
+  document.addEventListener("htmx:historyCacheMiss", function (event) {
+    if (restoring) restoring.abort();
+    restoring = event.detail.xhr;
+  });
+
   // Close an open "..." menu when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.row-menu[open]").forEach(function (menu) {
