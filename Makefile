@@ -1,4 +1,4 @@
-# make run: set up everything on a fresh machine and serve the portal.
+# make run: set up everything on a fresh machine and serve the portal and the gateway.
 # make test: set up what the tests need and run lint, format check and every test.
 
 SHELL := /bin/bash
@@ -7,6 +7,8 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+GATEWAY_PORT ?= 8001
+export PORT GATEWAY_PORT
 PORTAL_DATA_DIR ?= var
 export PORTAL_DATA_DIR
 
@@ -35,9 +37,8 @@ setup: $(VENV)/.runtime
 	$(BIN)/python manage.py ensure_admin
 
 run: setup
-	@echo "Serving the portal on http://127.0.0.1:$(PORT)/ (Ctrl+C stops it)"
-	$(BIN)/gunicorn portal.wsgi:application --bind 127.0.0.1:$(PORT) \
-		--workers $${WEB_CONCURRENCY:-3} --access-logfile - --forwarded-allow-ips 127.0.0.1
+	@echo "Serving the portal on http://127.0.0.1:$(PORT)/ and the gateway on http://127.0.0.1:$(GATEWAY_PORT)/ (Ctrl+C stops both)"
+	VENV_BIN=$(BIN) scripts/serve
 
 browser:
 	@scripts/ensure-chromium

@@ -7,6 +7,8 @@ from apis.models import Api, Backend, Operation
 from certificates.models import Certificate
 
 PATH_PATTERN = re.compile(r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*\Z")
+# The gateway's own URLs: no API may start its URL suffix with them.
+RESERVED_PATHS = {"healthz"}
 TEMPLATE_PATTERN = re.compile(r"^/([A-Za-z0-9._~{}-]+(/[A-Za-z0-9._~{}-]*)*)?\Z")
 
 
@@ -16,6 +18,11 @@ def clean_path(value: str) -> str:
         raise forms.ValidationError(
             "Use letters, digits and '-', '_', '.', '~' in segments separated by '/', "
             "for example 'orders' or 'sales/v2'."
+        )
+    if value.split("/")[0].lower() in RESERVED_PATHS:
+        raise forms.ValidationError(
+            f"'{value.split('/')[0]}' is reserved: the gateway answers its own health check at "
+            "/healthz. Choose another URL suffix."
         )
     return value
 
@@ -27,7 +34,7 @@ class ApiForm(forms.ModelForm):
         labels = {"display_name": "Display name"}
         help_texts = {
             "service_url": "The back end the gateway calls, for example https://orders.internal:8443/v1.",
-            "path": "Callers reach the API at /gateway/<suffix>/...; it must be unique.",
+            "path": "Callers reach the API at <gateway>/<suffix>/...; it must be unique.",
         }
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 

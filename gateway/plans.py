@@ -1,16 +1,20 @@
-"""What the gateway reads about an API besides its own row, kept per worker.
+"""What the gateway knows about the APIs it serves, kept in memory per worker.
 
 A Plan holds an API's operations, how its back end is verified and the client certificate it
-presents. PlanCache keeps them under the configuration stamp (gateway.models) that forward()
-reads on every call, in the same statement as the API's row: a change made anywhere is seen on
-the next call.
+presents. ConfigurationCache keeps the APIs and their plans under the configuration stamp
+(gateway.models), which it checks on every call: a change made anywhere is seen on the next call.
 """
 
-from dataclasses import dataclass
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from asgiref.sync import sync_to_async
 
 from apis.models import Api, BackendCertificate, Operation
 from certificates.models import Certificate
 from gateway import tls
+from gateway.models import STAMP_ROW, ConfigurationStamp
 
 
 def server_validation(backend) -> tls.ServerValidation:
@@ -65,38 +69,71 @@ def load_plan(api: Api) -> Plan:
     )
 
 
-class PlanCache:
-    """This worker's plans, valid for one configuration stamp; a new stamp starts afresh.
+def read_stamp() -> str | None:
+    """The configuration stamp (gateway.models): one indexed row, read on every call."""
+    return ConfigurationStamp.objects.filter(pk=STAMP_ROW).values_list("value", flat=True).first()
 
-    Keyed by the API's id, version and update time too, so that an API row written without a
-    signal (bulk_create) is not served another row's plan. Without a stamp (a database whose
-    stamp row is missing) nothing is kept. Thread-safe: the current (stamp, plans) pair is
-    replaced in one assignment; two threads may load the same plan, which costs only time.
+
+def load_apis() -> dict[str, Api]:
+    return {api.path: api for api in Api.objects.all()}
+
+
+@dataclass
+class Snapshot:
+    """What one worker knows under one configuration stamp: every API by its URL suffix, and
+    the plans of those it has served."""
+
+    stamp: str | None
+    apis: dict[str, Api]
+    plans: dict[int, Plan] = field(default_factory=dict)
+
+    def find_api(self, path: str) -> tuple[Api, str] | None:
+        """The API whose URL suffix is the longest leading run of segments of `path` (decoded,
+        without a leading slash), and the rest of the path's segments."""
+        segments = path.split("/")
+        for count in range(len(segments), 0, -1):
+            api = self.apis.get("/".join(segments[:count]))
+            if api is not None:
+                return api, count
+        return None
+
+
+class ConfigurationCache:
+    """This worker's configuration, read from memory under the configuration stamp.
+
+    Every call first makes sure of the stamp: it waits for a read of the stamp that started
+    after the call did (concurrent calls share one), so a change committed before a call starts
+    is used by that call, on every instance. A new stamp loads the APIs again (one query) and
+    starts the plans afresh; a plan is loaded the first time its API is called. Without a
+    stamp row nothing is kept. The database is read in a thread (Django's ORM is blocking).
     """
 
-    def __init__(self, max_size: int = 4096):
-        self.max_size = max_size
-        self._current: tuple[str | None, dict] = (None, {})
-        self.loaded = 0
+    def __init__(self):
+        self.snapshot = Snapshot(None, {})
+        self.loaded_plans = 0
+        self.loaded_apis = 0
+        self._reading: tuple[float, asyncio.Future] | None = None
 
-    def get(self, api: Api, stamp: str | None) -> Plan:
-        """The plan of `api`; `stamp` must have been read no later than `api` was."""
-        if stamp is None:
-            self.loaded += 1
-            return load_plan(api)
-        current, plans = self._current
-        if current != stamp:
-            plans = {}
-            self._current = (stamp, plans)
-        key = (api.pk, api.version, api.updated_at)
-        plan = plans.get(key)
+    async def current(self) -> Snapshot:
+        arrived = time.monotonic()
+        reading = self._reading
+        if reading is None or reading[0] < arrived:
+            future = asyncio.ensure_future(sync_to_async(read_stamp)())
+            reading = self._reading = (time.monotonic(), future)
+        stamp = await asyncio.shield(reading[1])
+        snapshot = self.snapshot
+        if stamp is None or stamp != snapshot.stamp:
+            apis = await sync_to_async(load_apis)()
+            self.loaded_apis += 1
+            snapshot = Snapshot(stamp, apis)
+            if stamp is not None:
+                self.snapshot = snapshot
+        return snapshot
+
+    async def plan(self, snapshot: Snapshot, api: Api) -> Plan:
+        plan = snapshot.plans.get(api.pk)
         if plan is None:
-            plan = load_plan(api)
-            self.loaded += 1
-            if len(plans) >= self.max_size:
-                plans.clear()
-            plans[key] = plan
+            plan = await sync_to_async(load_plan)(api)
+            self.loaded_plans += 1
+            snapshot.plans[api.pk] = plan
         return plan
-
-    def clear(self) -> None:
-        self._current = (None, {})

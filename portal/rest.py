@@ -349,35 +349,3 @@ def not_found(request, rest=""):
     return error_response(
         RestError(404, "ResourceNotFound", f"There is nothing at {request.path[:200]}.")
     )
-
-
-def bearer_or_session(view):
-    """Let a view also be called with an API token (scripts calling APIs through the gateway).
-
-    With a token the call is CSRF-exempt and acts as the token's user; with the portal's
-    session, CSRF is enforced for changes as usual. Failures answer in the view's JSON shape.
-    """
-
-    @login_not_required
-    @csrf_exempt
-    @functools.wraps(view)
-    def wrapped(request, *args, **kwargs):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        carries_token = header.strip().lower().startswith(f"bearer {tokens.TOKEN_MARKER}")
-        if not carries_token:
-            # Any other Authorization header is the caller's own, for the back end.
-            request.META.pop("HTTP_AUTHORIZATION", None)
-        try:
-            if carries_token or request.user.is_authenticated:
-                authenticate(request)
-        except RestError as error:
-            return error_response(error)
-        if header and not carries_token:
-            request.META["HTTP_AUTHORIZATION"] = header
-        else:
-            # The portal's token is ours: it never travels on to a back end.
-            request.META.pop("HTTP_AUTHORIZATION", None)
-        request.__dict__.pop("headers", None)
-        return view(request, *args, **kwargs)
-
-    return wrapped

@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.sessions.SessionRefreshMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "portal.origins.SameOriginMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -94,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "gateway.context.gateway_base_url",
             ],
         },
     },
@@ -103,7 +105,8 @@ if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
 else:
     # SQLite gives its -wal and -shm files the mode of the database file: create it private.
-    sqlite_path = touch_private(DATA_DIR / "portal.sqlite3")
+    # SQLITE_PATH names another file (the gateway's test server uses the tests' database).
+    sqlite_path = touch_private(Path(os.environ.get("SQLITE_PATH") or DATA_DIR / "portal.sqlite3"))
     # Several gunicorn workers write to one SQLite file: WAL lets readers run beside a
     # writer, IMMEDIATE transactions take the write lock up front (no upgrade deadlock),
     # and the timeout makes a writer wait instead of failing with "database is locked".
@@ -146,7 +149,9 @@ SESSION_COOKIE_AGE = envint("PORTAL_SESSION_IDLE_SECONDS", 8 * 3600, minimum=60)
 # at most once a minute rather than on every request (SESSION_SAVE_EVERY_REQUEST).
 SESSION_REFRESH_SECONDS = 60
 SESSION_ENGINE = "portal.sessions"
-CSRF_COOKIE_HTTPONLY = False
+# Pages carry the CSRF token themselves (hx-headers, forms): no script needs the cookie, and a
+# script on another port of the same host (the gateway's) cannot read it.
+CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -179,6 +184,15 @@ SECURE_CSP = {
 FILE_UPLOAD_HANDLERS = ["portal.uploads.BoundedMemoryUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 512 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# Where people and callers reach each plane, for links, notifications and the ARM service
+# resource: the portal, and the gateway on its own origin (its own host name in production).
+PORTAL_BASE_URL = os.environ.get(
+    "PORTAL_BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+).rstrip("/")
+GATEWAY_BASE_URL = os.environ.get(
+    "GATEWAY_BASE_URL", f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8001')}"
+).rstrip("/")
 
 # The gateway: how long a back end may take, and the largest request body it forwards.
 GATEWAY_TIMEOUT_SECONDS = envint("PORTAL_GATEWAY_TIMEOUT", 30, minimum=1)
@@ -217,5 +231,7 @@ LOGGING = {
         # httpx logs every request at INFO; the gateway logs each call itself, with its id.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # The gateway logs each call itself, with its id; uvicorn's access log is off.
+        "uvicorn.error": {"level": "WARNING"},
     },
 }

@@ -3,8 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from gateway import console
-from gateway import views as gateway_views
-from portal import rest, token_views, views
+from portal import token_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -23,12 +22,6 @@ urlpatterns = [
     path("apis/", include("apis.urls")),
     path("backends/", include("apis.backend_urls")),
     path("ca-certificates/", include("certificates.ca_urls")),
-    # The data plane: signed-in administrators, or scripts with an API token.
-    path(
-        "gateway/<path:path>",
-        rest.bearer_or_session(gateway_views.gateway_call),
-        name="gateway_call",
-    ),
     path("audit/", include("audit.urls")),
     path("tokens/", token_views.token_list, name="api_tokens"),
     path("tokens/<int:pk>/revoke/", token_views.token_revoke, name="api_token_revoke"),

@@ -4,7 +4,7 @@ import pytest
 
 from tests.conftest import PASSWORD
 from tests.gateway.conftest import (  # noqa: F401  (fixtures for the Test tab's browser test)
-    _fresh_pool,
+    _fresh_worker,
     client_ca,
     client_certificate,
     make_api,
