@@ -222,7 +222,7 @@ async def forward(call: Call, pool: tls.ClientPool, configuration: Configuration
                 "or bytes that are not UTF-8; the gateway does not forward it.",
             ) from None
         snapshot = await configuration.current()
-        found = snapshot.find_api("/".join(segments))
+        found = await configuration.find_api(snapshot, "/".join(segments))
         if found is None:
             raise Refused(404, "api_not_found", "No API has this URL suffix.")
         api, consumed = found
@@ -282,11 +282,7 @@ async def forward(call: Call, pool: tls.ClientPool, configuration: Configuration
         )
         if name.lower() not in HOP_BY_HOP
     ]
-    ssl_object = (
-        response.connection.transport.get_extra_info("ssl_object")
-        if (response.connection and response.connection.transport)
-        else None
-    )
+    ssl_object = tls.ssl_object_of(response)
     outcome.certificate_offered = certificate is not None and ssl_object is not None
     outcome.certificate_note = _certificate_note(outcome, connected, call, ssl_object)
     if call.trace:

@@ -112,14 +112,21 @@ class ConfigurationCache:
         self.snapshot = Snapshot(None, {})
         self.loaded_plans = 0
         self.loaded_apis = 0
-        self._reading: tuple[float, asyncio.Future] | None = None
+        self._reading: tuple[list, asyncio.Future] | None = None
+        self._read_stamp = read_stamp
 
     async def current(self) -> Snapshot:
         arrived = time.monotonic()
         reading = self._reading
-        if reading is None or reading[0] < arrived:
-            future = asyncio.ensure_future(sync_to_async(read_stamp)())
-            reading = self._reading = (time.monotonic(), future)
+        # A read that has not started yet, or started after this call arrived, will do.
+        if reading is None or (reading[0][0] is not None and reading[0][0] < arrived):
+            started: list[float | None] = [None]
+
+            def read():
+                started[0] = time.monotonic()
+                return self._read_stamp()
+
+            reading = self._reading = (started, asyncio.ensure_future(sync_to_async(read)()))
         stamp = await asyncio.shield(reading[1])
         snapshot = self.snapshot
         if stamp is None or stamp != snapshot.stamp:
@@ -129,6 +136,16 @@ class ConfigurationCache:
             if stamp is not None:
                 self.snapshot = snapshot
         return snapshot
+
+    async def find_api(self, snapshot: Snapshot, path: str) -> tuple[Api, int] | None:
+        """snapshot.find_api; on a miss, the APIs are read again first: one written without
+        signals (bulk_create), which does not renew the stamp, is still found."""
+        found = snapshot.find_api(path)
+        if found is None and snapshot.stamp is not None:
+            snapshot.apis = await sync_to_async(load_apis)()
+            self.loaded_apis += 1
+            found = snapshot.find_api(path)
+        return found
 
     async def plan(self, snapshot: Snapshot, api: Api) -> Plan:
         plan = snapshot.plans.get(api.pk)

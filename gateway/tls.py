@@ -321,7 +321,7 @@ def classify(exc: Exception, target: str = "(unknown)") -> Failure:
             f"The back end's host name could not be resolved ({target}).",
         )
     for error in chain:
-        if isinstance(error, ssl.SSLError):
+        if isinstance(error, ssl.SSLError) and not isinstance(error, aiohttp.ClientError):
             reason = getattr(error, "reason", None)
             hint = ""
             if reason == "SSLV3_ALERT_HANDSHAKE_FAILURE":
@@ -410,6 +410,16 @@ def validate_identity_dates(
 
 
 # Trace ----------------------------------------------------------------------------------------
+
+
+def ssl_object_of(response: aiohttp.ClientResponse):
+    """The TLS session an answer came over (None over plain http). A small answer read in full
+    has already handed its connection back to the pool; its protocol still holds the transport.
+    """
+    connection = response.connection
+    protocol = connection.protocol if connection is not None else response._protocol
+    transport = protocol.transport if protocol is not None else None
+    return transport.get_extra_info("ssl_object") if transport is not None else None
 
 
 def describe_peer(ssl_object) -> dict:

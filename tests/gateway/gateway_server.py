@@ -31,7 +31,7 @@ class GatewayServer:
             self.app,
             host=HOST,
             port=self.port,
-            loop="asyncio",
+            loop="uvloop",
             http="httptools",
             lifespan="on",
             access_log=False,

@@ -32,6 +32,7 @@ def test_the_test_tab_sends_through_the_gateway_and_shows_a_trace(admin_client, 
     assert "CN=127.0.0.1" in content
     assert "Backend Test CA" in content
     assert "On: passed" in content
+    assert "Client certificate offered" in content
     echo = server.requests[-1]
     headers = {name.lower(): value for name, value in echo["headers"].items()}
     assert headers["x-trace"] == "yes"
@@ -69,7 +70,7 @@ def test_choosing_an_operation_redraws_its_parameters_with_htmx(admin_client, re
     content = response.content.decode()
     assert content.lstrip().startswith('<div id="console"')
     assert "parameter_orderId" not in content
-    assert "POST /gateway/orders/orders" in content
+    assert "POST http://127.0.0.1:8001/orders/orders" in content
 
 
 def test_a_reviewer_sees_the_tab_but_cannot_send(client, reviewer, ready):
