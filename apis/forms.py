@@ -155,7 +155,7 @@ class BackendForm(forms.ModelForm):
             "validate_certificate_chain": "Off accepts a self-signed or untrusted server "
             "certificate. Trusting its CA below is safer.",
             "validate_certificate_name": "Off accepts a server certificate issued for another "
-            "host name.",
+            "host name. On, it is checked with or without chain validation.",
         }
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),

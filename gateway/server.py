@@ -88,7 +88,11 @@ class Gateway:
         except Exception:
             logger.exception("gateway healthz: the configuration cannot be read")
             status, text = 503, b"database unavailable\n"
-        headers = [(b"content-type", b"text/plain"), (b"cache-control", b"no-store")]
+        headers = [
+            (b"content-type", b"text/plain"),
+            (b"content-length", str(len(text)).encode()),
+            (b"cache-control", b"no-store"),
+        ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send(
             {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else text}
@@ -239,13 +243,16 @@ async def relay(outcome: Outcome, send, request_id: str) -> None:
 
 
 async def send_error(send, status: int, code: str, message: str, request_id: str) -> None:
-    body = json.dumps({"error": {"code": code, "message": message}, "requestId": request_id})
+    body = json.dumps(
+        {"error": {"code": code, "message": message}, "requestId": request_id}
+    ).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
                 (b"x-content-type-options", b"nosniff"),
                 (b"cache-control", b"no-store"),
                 (b"x-request-id", request_id.encode()),
@@ -253,4 +260,4 @@ async def send_error(send, status: int, code: str, message: str, request_id: str
             ],
         }
     )
-    await send({"type": "http.response.body", "body": body.encode()})
+    await send({"type": "http.response.body", "body": body})
