@@ -43,6 +43,16 @@ def test_a_clashing_url_suffix_is_refused(admin_client, api):
     assert Api.objects.count() == 1
 
 
+@pytest.mark.parametrize("path", ["healthz", "HealthZ/v2"])
+def test_the_gateways_own_healthz_is_a_reserved_url_suffix(admin_client, path):
+    response = admin_client.post(
+        "/apis/+add/",
+        {"display_name": "Health", "service_url": "https://h.internal", "path": path},
+    )
+    assert "is reserved: the gateway answers its own health check" in response.content.decode()
+    assert not Api.objects.filter(display_name="Health").exists()
+
+
 def test_the_design_tab_shows_frontend_inbound_and_backend(admin_client, api):
     content = admin_client.get("/apis/orders-api/").content.decode()
     for text in (

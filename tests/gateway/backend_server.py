@@ -211,10 +211,12 @@ def refused_port() -> int:
 
 class RawBackend:
     """A plain-HTTP back end on 127.0.0.1 that records the exact bytes of each request (request
-    line, headers and body as they arrived) and answers 200 with `ok`. Keeps connections alive.
+    line, headers and body as they arrived) and gives every one the same answer (by default 200
+    with `ok`). Keeps connections alive.
     """
 
-    def __init__(self):
+    def __init__(self, answer: bytes = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"):
+        self.answer = answer
         self.received: list[bytes] = []
         self._listener = socket.create_server((HOST, 0))
         self._threads: list[threading.Thread] = []
@@ -254,7 +256,7 @@ class RawBackend:
                 if request is None:
                     return
                 self.received.append(request)
-                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                connection.sendall(self.answer)
 
 
 def _read_request(connection: socket.socket, buffered: bytes) -> tuple[bytes | None, bytes]:
