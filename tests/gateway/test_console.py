@@ -1,4 +1,5 @@
 import pytest
+from django.conf import settings
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +71,7 @@ def test_choosing_an_operation_redraws_its_parameters_with_htmx(admin_client, re
     content = response.content.decode()
     assert content.lstrip().startswith('<div id="console"')
     assert "parameter_orderId" not in content
-    assert "POST http://127.0.0.1:8001/orders/orders" in content
+    assert f"POST {settings.GATEWAY_BASE_URL}/orders/orders" in content
 
 
 def test_a_reviewer_sees_the_tab_but_cannot_send(client, reviewer, ready):
