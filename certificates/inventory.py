@@ -25,7 +25,7 @@ from certificates.models import (
     named_by_usage,
     referenced_keys,
 )
-from portal import rawsql
+from lib import sql
 
 STATUS_CHOICES = [
     ("", "Any"),
@@ -358,11 +358,11 @@ def _count_expiring(ranges: dict[str, dict]) -> dict[str, int]:
     parts, params = [], []
     for bounds in ranges.values():
         where = " AND ".join(f"{{c.not_after}} {_OPERATORS[op]} %s" for op in bounds) or "1 = 1"
-        # Names come from the model (portal.rawsql), operators from _OPERATORS; values are params.
+        # Names come from the model (lib.sql), operators from _OPERATORS; values are params.
         parts.append(f"(SELECT COUNT(*) FROM {{c}} WHERE {where})")  # noqa: S608
-        params += [rawsql.datetime_parameter(moment) for moment in bounds.values()]
+        params += [sql.datetime_parameter(moment) for moment in bounds.values()]
     with connection.cursor() as cursor:
-        cursor.execute(rawsql.sql("SELECT " + ", ".join(parts), c=Certificate), params)
+        cursor.execute(sql.sql("SELECT " + ", ".join(parts), c=Certificate), params)
         return dict(zip(ranges, cursor.fetchone(), strict=True))
 
 
