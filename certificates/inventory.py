@@ -21,8 +21,8 @@ from certificates.forms import validate_tag
 from certificates.models import (
     SEARCH_SEPARATOR,
     Certificate,
-    _protected_relations,
     named_by_usage,
+    protected_relations,
     referenced_keys,
 )
 from lib import sql
@@ -285,7 +285,7 @@ def usages_by_certificate(certificates) -> dict[int, list]:
     else:
         keys = certificates.order_by().values("pk")
     found = defaultdict(list)
-    for relation in _protected_relations(Certificate):
+    for relation in protected_relations(Certificate):
         model, field = relation.related_model, relation.field
         related = model._default_manager.filter(**{f"{field.name}__in": keys})
         if joined := named_by_usage(relation):
