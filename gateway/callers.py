@@ -1,9 +1,11 @@
 """Who calls the gateway: the portal's API tokens, in `Authorization: Bearer <token>` or, for
 clients written for the reference product, `Ocp-Apim-Subscription-Key: <token>`.
 
-A token's check is kept in memory for at most TOKEN_CHECK_SECONDS: a revoked or expired token,
-a deactivated user or a role that lost the right to call APIs stops working within that time.
-Only a hash of the token is kept.
+A token must allow the `gateway` scope and its user must hold the permission to call APIs
+(`apis.call_api`: administrators have it). A check is kept in memory for at most
+TOKEN_CHECK_SECONDS, and never past the token's expiry: a revoked token, a deactivated user or a
+role that lost the right to call APIs stops working within that time. Only a hash of the token
+is kept.
 """
 
 import hashlib
@@ -11,9 +13,11 @@ import time
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
+from django.utils import timezone
 
 # The one place where the gateway learns who owns a token.
-from portal.tokens import authenticate
+from accounts.models import Scope
+from accounts.tokens import authenticate
 
 TOKEN_CHECK_SECONDS = 5.0
 SUBSCRIPTION_KEY_HEADER = "ocp-apim-subscription-key"
@@ -22,7 +26,8 @@ SUBSCRIPTION_KEY_HEADER = "ocp-apim-subscription-key"
 @dataclass(frozen=True)
 class Caller:
     username: str
-    may_call: bool  # the owner's role allows calling APIs through the gateway
+    may_call: bool  # the owner's role (or own permission) allows calling APIs
+    seconds_left: float | None = None  # until the token expires; None: no expiry
 
 
 def token_of(headers: list[tuple[str, str]]) -> tuple[str | None, str | None]:
@@ -43,11 +48,18 @@ def token_of(headers: list[tuple[str, str]]) -> tuple[str | None, str | None]:
 
 def check_token(token: str) -> Caller | None:
     """Ask the database (blocking): the active token's owner, or None."""
-    api_token = authenticate(token)
+    api_token = authenticate(token, Scope.GATEWAY)
     if api_token is None:
         return None
     user = api_token.user
-    return Caller(username=user.get_username(), may_call=user.has_perm("apis.call_api"))
+    seconds_left = None
+    if api_token.expires_at is not None:
+        seconds_left = (api_token.expires_at - timezone.now()).total_seconds()
+    return Caller(
+        username=user.get_username(),
+        may_call=user.has_perm("apis.call_api"),
+        seconds_left=seconds_left,
+    )
 
 
 class CallerCache:
@@ -72,7 +84,10 @@ class CallerCache:
             return None
         if len(self._known) >= self.max_size:
             self._known.clear()
-        self._known[key] = (now + self.seconds, caller)
+        seconds = self.seconds
+        if caller.seconds_left is not None:
+            seconds = min(seconds, caller.seconds_left)
+        self._known[key] = (now + seconds, caller)
         return caller
 
     def clear(self) -> None:

@@ -1,10 +1,12 @@
 """The API page's Test tab: send one call through the gateway and show what happened."""
 
+import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import aiohttp
-from asgiref.sync import async_to_sync
+import uvloop
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import permission_required
@@ -15,8 +17,8 @@ from django.views.decorators.vary import vary_on_headers
 
 from apis.models import Api
 from gateway import tls
-from gateway.forwarding import Call, forward
-from gateway.plans import ConfigurationCache
+from gateway.forwarding import Call, forward, note_presented
+from gateway.plans import FixedConfiguration
 from gateway.routing import expand, parameter_names
 
 SHOWN_BODY_BYTES = 1024 * 1024
@@ -108,7 +110,9 @@ def _send(request, api, form) -> dict:
         host=request.get_host(),
         trace=True,
     )
-    outcome, data = async_to_sync(_forward_and_read)(call)
+    outcome, data = run_in_own_loop(_forward_and_read(call, FixedConfiguration(api)))
+    if outcome.certificate_offered:
+        note_presented(outcome.certificate)
     result = {
         "outcome": outcome,
         "request_id": call.request_id,
@@ -130,13 +134,29 @@ def _send(request, api, form) -> dict:
     return result
 
 
-async def _forward_and_read(call: Call):
+def run_in_own_loop(coroutine):
+    """Run a coroutine to its end on an event loop of its own (uvloop, as the gateway's server
+    runs), in a thread of its own when this one already runs a loop."""
+
+    def run():
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(coroutine)
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run()
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(run).result()
+
+
+async def _forward_and_read(call: Call, configuration: FixedConfiguration):
     """The same forwarding as the gateway's, inside this portal worker: a pool of its own for
-    the one call, and the configuration read afresh (an administrator's action, not a caller's).
-    """
+    the one call, and the API's configuration as read just before (an administrator's action,
+    not a caller's). Touches no database: it may run in a thread of its own."""
     pool = tls.ClientPool()
     try:
-        outcome = await forward(call, pool, ConfigurationCache())
+        outcome = await forward(call, pool, configuration)
         data = None
         if outcome.response is not None:
             try:

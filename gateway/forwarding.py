@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 import aiohttp
-from asgiref.sync import sync_to_async
 from cryptography import x509
 from django.conf import settings
 from django.utils import timezone
@@ -23,7 +22,7 @@ from apis.models import Api
 from certificates.keystore import DecryptionError
 from certificates.models import Certificate
 from gateway import tls
-from gateway.plans import ConfigurationCache
+from gateway.plans import ConfigurationCache, FixedConfiguration
 from gateway.routing import match_operation
 
 logger = logging.getLogger("gateway")
@@ -196,7 +195,9 @@ def outbound_headers(call: Call, api: Api) -> list[tuple[str, str]]:
     return headers
 
 
-def _note_presented(certificate: Certificate) -> None:
+def note_presented(certificate: Certificate) -> None:
+    """Certificate.last_presented_at, written at most once a minute per certificate and worker
+    (blocking: the caller runs it where the database may be used)."""
     now = time.monotonic()
     if now - _presented.get(certificate.pk, -PRESENTED_WRITE_INTERVAL) < PRESENTED_WRITE_INTERVAL:
         return
@@ -204,9 +205,12 @@ def _note_presented(certificate: Certificate) -> None:
     Certificate.objects.filter(pk=certificate.pk).update(last_presented_at=timezone.now())
 
 
-async def forward(call: Call, pool: tls.ClientPool, configuration: ConfigurationCache) -> Outcome:
+async def forward(
+    call: Call, pool: tls.ClientPool, configuration: ConfigurationCache | FixedConfiguration
+) -> Outcome:
     """Send the call to the back end. On success the Outcome holds the back end's response,
-    its body not yet read: the caller reads and releases it."""
+    its body not yet read: the caller reads and releases it, and notes the certificate as
+    presented (note_presented) when outcome.certificate_offered."""
     started = time.perf_counter()
     outcome = Outcome(status=502)
     target = "(unknown)"
@@ -288,8 +292,6 @@ async def forward(call: Call, pool: tls.ClientPool, configuration: Configuration
     if call.trace:
         outcome.trace = tls.describe_peer(ssl_object)
     outcome.elapsed_ms = (time.perf_counter() - started) * 1000
-    if certificate is not None:
-        await sync_to_async(_note_presented)(certificate)
     logger.info(
         "gateway request_id=%s %s /%s -> %s in %.1f ms (certificate %s)",
         call.request_id,

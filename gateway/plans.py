@@ -154,3 +154,20 @@ class ConfigurationCache:
             self.loaded_plans += 1
             snapshot.plans[api.pk] = plan
         return plan
+
+
+class FixedConfiguration:
+    """One API's configuration, read beforehand (blocking, where the database may be used):
+    what the Test console forwards with, inside a portal worker."""
+
+    def __init__(self, api: Api):
+        self.snapshot = Snapshot(None, {api.path: api}, {api.pk: load_plan(api)})
+
+    async def current(self) -> Snapshot:
+        return self.snapshot
+
+    async def find_api(self, snapshot: Snapshot, path: str) -> tuple[Api, int] | None:
+        return snapshot.find_api(path)
+
+    async def plan(self, snapshot: Snapshot, api: Api) -> Plan:
+        return snapshot.plans[api.pk]

@@ -9,15 +9,17 @@ Served by uvicorn (gateway.asgi); each worker process keeps its configuration, t
 back-end connections in memory (see gateway.plans, gateway.callers, gateway.tls).
 """
 
+import asyncio
 import json
 import logging
 
 import aiohttp
+from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from gateway import tls
 from gateway.callers import CallerCache, token_of
-from gateway.forwarding import Call, Outcome, forward, new_request_id
+from gateway.forwarding import Call, Outcome, forward, new_request_id, note_presented
 from gateway.plans import ConfigurationCache
 
 logger = logging.getLogger("gateway")
@@ -42,6 +44,7 @@ class Gateway:
         self.pool: tls.ClientPool | None = None
         self.configuration = ConfigurationCache()
         self.callers = CallerCache()
+        self._background: set[asyncio.Future] = set()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
@@ -74,6 +77,11 @@ class Gateway:
         if self.pool is None:  # a server run without the lifespan protocol
             self.pool = tls.ClientPool()
         outcome = await forward(call, self.pool, self.configuration)
+        if outcome.certificate_offered:
+            # Off the call's path: at most one write a minute per certificate.
+            task = asyncio.ensure_future(sync_to_async(note_presented)(outcome.certificate))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         if outcome.failure is not None:
             failure = outcome.failure
             await send_error(send, failure.status, failure.code, failure.message, request_id)

@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts import views as account_views
 from gateway import console
-from portal import token_views, views
+from portal import views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -23,8 +24,8 @@ urlpatterns = [
     path("backends/", include("apis.backend_urls")),
     path("ca-certificates/", include("certificates.ca_urls")),
     path("audit/", include("audit.urls")),
-    path("tokens/", token_views.token_list, name="api_tokens"),
-    path("tokens/<int:pk>/revoke/", token_views.token_revoke, name="api_token_revoke"),
+    path("tokens/", account_views.token_list, name="api_tokens"),
+    path("tokens/<int:pk>/revoke/", account_views.token_revoke, name="api_token_revoke"),
     path("api/", include("portal.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -2,14 +2,15 @@
 
 import pytest
 
-from portal.models import ApiToken
+from accounts.models import ApiToken
 from tests.gateway.backend_server import RawBackend
 from tests.gateway.gateway_server import GatewayServer
 
 pytestmark = pytest.mark.e2e
 
 HOSTILE = """<!doctype html><html><head><title>hostile</title></head><body>
-<form id="form" method="post" action="{portal}/tokens/"><input name="name" value="form"></form>
+<form id="form" method="post" action="{portal}/tokens/">
+<input name="name" value="form"><input name="scope" value="both"></form>
 <script>
 (async () => {{
   const seen = (document.cookie.match(/csrftoken=([^;]+)/) || [])[1] || "";
@@ -17,7 +18,7 @@ HOSTILE = """<!doctype html><html><head><title>hostile</title></head><body>
   const post = (token, name) => fetch("{portal}/tokens/", {{
     method: "POST", mode: "no-cors", credentials: "include",
     headers: {{"X-CSRFToken": token, "Content-Type": "application/x-www-form-urlencoded"}},
-    body: "name=" + name + "&csrfmiddlewaretoken=" + token,
+    body: "scope=both&name=" + name + "&csrfmiddlewaretoken=" + token,
   }}).catch(() => null);
   await post(seen, "read");
   // A script may set a cookie for the shared host name: plant a CSRF token of its own.
@@ -44,7 +45,7 @@ def test_a_back_ends_html_on_the_gateways_origin_creates_nothing_on_the_portal(
         % (len(html), html)
     ).start()
     make_api(backend.url)
-    from portal.tokens import issue_token
+    from accounts.tokens import issue_token
 
     _, token = issue_token(administrator, "the administrator's own script")
     sign_in(administrator)

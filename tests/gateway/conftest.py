@@ -2,11 +2,11 @@ import ssl
 
 import pytest
 
+from accounts.tokens import issue_token
 from apis import actions
 from apis.models import Operation
 from certificates.actions import import_ca_certificate, import_certificate
 from gateway import forwarding
-from portal.tokens import issue_token
 from tests import pki
 from tests.gateway.backend_server import BackendServer
 from tests.gateway.gateway_server import GatewayServer

@@ -1,18 +1,19 @@
 """What each worker keeps in memory (gateway.plans); every change is seen on the next call."""
 
 import asyncio
+import datetime as dt
 import json
 import time
 
 import pytest
-from asgiref.sync import async_to_sync
 
+from accounts.tokens import issue_token, revoke_token
 from apis import actions
 from apis.models import Api, Backend, Operation
 from certificates.ownership import set_ownership
+from gateway.console import run_in_own_loop
 from gateway.models import STAMP_ROW, ConfigurationStamp
 from gateway.plans import ConfigurationCache
-from portal.tokens import issue_token, revoke_token
 from tests import pki
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -137,6 +138,10 @@ def test_without_a_stamp_row_nothing_is_kept(caller, gateway, ready):
     assert ConfigurationStamp.objects.filter(pk=STAMP_ROW).exists()
 
 
+def in_own_loop(function):
+    return lambda: run_in_own_loop(function())
+
+
 def test_a_new_stamp_drops_every_plan(db):
     cache = ConfigurationCache()
     Api.objects.create(name="a", display_name="A", path="a", service_url="https://a.test")
@@ -146,7 +151,7 @@ def test_a_new_stamp_drops_every_plan(db):
         api, _ = await cache.find_api(snapshot, "a")
         return await cache.plan(snapshot, api)
 
-    plan = async_to_sync(plan)
+    plan = in_own_loop(plan)
     first = plan()
     assert plan() is first
     ConfigurationStamp.renew()
@@ -167,7 +172,7 @@ def test_concurrent_calls_share_a_stamp_read_that_started_after_them(db):
     async def burst():
         await asyncio.gather(*(cache.current() for _ in range(20)))
 
-    async_to_sync(burst)()
+    in_own_loop(burst)()
     assert len(reads) == 1
 
 
@@ -192,3 +197,21 @@ def test_a_user_deactivated_stops_calling_within_five_seconds(gateway, administr
     while call(client)[0] == 200:
         assert time.monotonic() - started < 5.5, "the deactivated user's token still works"
         time.sleep(0.25)
+
+
+def test_a_token_stops_at_its_expiry_whatever_the_cache(gateway, administrator, ready):
+    from django.utils import timezone
+
+    expires_at = timezone.now() + dt.timedelta(seconds=1.5)
+    client = gateway.client(issue_token(administrator, "short", expires_at=expires_at)[1])
+    assert call(client)[0] == 200
+    time.sleep(max(0.0, (expires_at - timezone.now()).total_seconds()) + 0.1)
+    assert call(client)[0] == 401
+
+
+def test_a_management_only_token_cannot_call_apis(gateway, administrator, ready):
+    from accounts.models import Scope
+
+    token = issue_token(administrator, "rest only", scope=Scope.MANAGEMENT)[1]
+    status, error = call(gateway.client(token))
+    assert (status, error["error"]["code"]) == (401, "unauthenticated")

@@ -7,6 +7,7 @@ import os
 import socket
 import ssl
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,9 +67,27 @@ def certificates():
     )
 
 
+class Loop:
+    """An event loop in a thread of its own (uvloop, as the gateway's server runs): a test's
+    thread may already run one (Playwright's)."""
+
+    def __init__(self):
+        self.loop = uvloop.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run_until_complete(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
+
+    def close(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        self.loop.close()
+
+
 @pytest.fixture
 def loop():
-    loop = uvloop.new_event_loop()  # as the gateway's server runs
+    loop = Loop()
     yield loop
     loop.close()
 

@@ -3,7 +3,7 @@ no unsafe request from another origin changes anything on the portal."""
 
 import pytest
 
-from portal.models import ApiToken
+from accounts.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def test_the_csrf_cookie_is_out_of_reach_of_scripts(client, settings):
     ],
 )
 def test_an_unsafe_request_from_another_origin_is_refused(admin_client, headers):
-    response = admin_client.post("/tokens/", {"name": "evil"}, headers=headers)
+    response = admin_client.post("/tokens/", {"name": "evil", "scope": "both"}, headers=headers)
     assert response.status_code == 403
     assert "another origin" in response.content.decode() or "request may not" in (
         response.content.decode()
@@ -45,7 +45,7 @@ def test_an_unsafe_request_from_the_portals_own_pages_is_accepted(settings):
     browser.force_login(_user("ada", "Administrators"))
     response = browser.post(
         "/tokens/",
-        {"name": "mine"},
+        {"name": "mine", "scope": "both"},
         headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
     )
     assert response.status_code == 200
