@@ -14,7 +14,7 @@ from asgiref.sync import sync_to_async
 from apis.models import Api, BackendCertificate, Operation
 from certificates.models import Certificate
 from gateway import tls
-from gateway.models import STAMP_ROW, ConfigurationStamp
+from gateway.stamps import StampReader
 
 
 def server_validation(backend) -> tls.ServerValidation:
@@ -69,11 +69,6 @@ def load_plan(api: Api) -> Plan:
     )
 
 
-def read_stamp() -> str | None:
-    """The configuration stamp (gateway.models): one indexed row, read on every call."""
-    return ConfigurationStamp.objects.filter(pk=STAMP_ROW).values_list("value", flat=True).first()
-
-
 def load_apis() -> dict[str, Api]:
     return {api.path: api for api in Api.objects.all()}
 
@@ -105,7 +100,8 @@ class ConfigurationCache:
     after the call did (concurrent calls share one), so a change committed before a call starts
     is used by that call, on every instance. A new stamp loads the APIs again (one query) and
     starts the plans afresh; a plan is loaded the first time its API is called. Without a
-    stamp row nothing is kept. The database is read in a thread (Django's ORM is blocking).
+    stamp row nothing is kept. The stamp is read without a thread (gateway.stamps); APIs and
+    plans are read through the ORM in a thread, once per stamp.
     """
 
     def __init__(self):
@@ -113,7 +109,7 @@ class ConfigurationCache:
         self.loaded_plans = 0
         self.loaded_apis = 0
         self._reading: tuple[list, asyncio.Future] | None = None
-        self._read_stamp = read_stamp
+        self._read_stamp = StampReader().read
 
     async def current(self) -> Snapshot:
         arrived = time.monotonic()
@@ -122,11 +118,11 @@ class ConfigurationCache:
         if reading is None or (reading[0][0] is not None and reading[0][0] < arrived):
             started: list[float | None] = [None]
 
-            def read():
+            async def read():
                 started[0] = time.monotonic()
-                return self._read_stamp()
+                return await self._read_stamp()
 
-            reading = self._reading = (started, asyncio.ensure_future(sync_to_async(read)()))
+            reading = self._reading = (started, asyncio.ensure_future(read()))
         stamp = await asyncio.shield(reading[1])
         snapshot = self.snapshot
         if stamp is None or stamp != snapshot.stamp:

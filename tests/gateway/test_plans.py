@@ -162,8 +162,9 @@ def test_a_new_stamp_drops_every_plan(db):
 def test_concurrent_calls_share_a_stamp_read_that_started_after_them(db):
     reads = []
 
-    def counting_read():
+    async def counting_read():
         reads.append(time.monotonic())
+        await asyncio.sleep(0.01)
         return "stamp"
 
     cache = ConfigurationCache()
