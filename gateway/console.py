@@ -17,7 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from apis.models import Api
 from gateway import tls
-from gateway.forwarding import Call, forward, note_presented
+from gateway.forwarding import Call, forward, note_presented, presence_due
 from gateway.plans import FixedConfiguration
 from gateway.routing import expand, parameter_names
 
@@ -111,7 +111,7 @@ def _send(request, api, form) -> dict:
         trace=True,
     )
     outcome, data = run_in_own_loop(_forward_and_read(call, FixedConfiguration(api)))
-    if outcome.certificate_offered:
+    if outcome.certificate_offered and presence_due(outcome.certificate):
         note_presented(outcome.certificate)
     result = {
         "outcome": outcome,

@@ -195,13 +195,18 @@ def outbound_headers(call: Call, api: Api) -> list[tuple[str, str]]:
     return headers
 
 
-def note_presented(certificate: Certificate) -> None:
-    """Certificate.last_presented_at, written at most once a minute per certificate and worker
-    (blocking: the caller runs it where the database may be used)."""
+def presence_due(certificate: Certificate) -> bool:
+    """Whether this worker should write Certificate.last_presented_at now: at most once a
+    minute per certificate (the call to note_presented then follows)."""
     now = time.monotonic()
     if now - _presented.get(certificate.pk, -PRESENTED_WRITE_INTERVAL) < PRESENTED_WRITE_INTERVAL:
-        return
+        return False
     _presented[certificate.pk] = now
+    return True
+
+
+def note_presented(certificate: Certificate) -> None:
+    """Write Certificate.last_presented_at (blocking: where the database may be used)."""
     Certificate.objects.filter(pk=certificate.pk).update(last_presented_at=timezone.now())
 
 

@@ -19,7 +19,7 @@ from django.conf import settings
 
 from gateway import tls
 from gateway.callers import CallerCache, token_of
-from gateway.forwarding import Call, Outcome, forward, new_request_id, note_presented
+from gateway.forwarding import Call, Outcome, forward, new_request_id, note_presented, presence_due
 from gateway.plans import ConfigurationCache
 
 logger = logging.getLogger("gateway")
@@ -77,7 +77,7 @@ class Gateway:
         if self.pool is None:  # a server run without the lifespan protocol
             self.pool = tls.ClientPool()
         outcome = await forward(call, self.pool, self.configuration)
-        if outcome.certificate_offered:
+        if outcome.certificate_offered and presence_due(outcome.certificate):
             # Off the call's path: at most one write a minute per certificate.
             task = asyncio.ensure_future(sync_to_async(note_presented)(outcome.certificate))
             self._background.add(task)

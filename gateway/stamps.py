@@ -36,7 +36,8 @@ class StampReader:
         return query.values_list("value").query.sql_with_params()
 
     async def read(self) -> str | None:
-        vendor = connections[self.alias].vendor
+        # Read once: django.db.connections is per task under asyncio, and costly to set up.
+        vendor = self._vendor = getattr(self, "_vendor", None) or connections[self.alias].vendor
         if vendor == "sqlite":
             return self._read_sqlite()
         if vendor == "postgresql":
