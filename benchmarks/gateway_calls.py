@@ -46,6 +46,12 @@ def parse_args():
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2, help="gateway and nginx workers")
+    parser.add_argument(
+        "--client",
+        choices=["http.client", "httpx"],
+        default="http.client",
+        help="the measuring client (httpx costs more per call, the same on every path)",
+    )
     parser.add_argument("--profile", type=int, metavar="CALLS", default=0)
     return parser.parse_args()
 
@@ -219,18 +225,44 @@ def start_serve(data: Path, workers: int) -> tuple[subprocess.Popen, int]:
     return process, gateway_port
 
 
-def direct_connection(port: int, certificate, backend) -> http.client.HTTPSConnection:
-    """A keep-alive https connection with the context the gateway builds for this API."""
+def direct_context(certificate, backend):
+    """The TLS context the gateway builds for this API."""
     from gateway import forwarding, plans, tls
 
     context = tls.build_context(
         forwarding.client_identity(certificate), plans.server_validation(backend)
     )
     context.check_hostname = False  # names: tls.check_name, as the gateway checks them
-    return http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=30)
+    return context
 
 
 # Measuring ------------------------------------------------------------------------------------
+
+
+class HttpxConnection:
+    """httpx.Client with http.client's request/getresponse shape, for --client httpx."""
+
+    def __init__(self, base: str, verify=True):
+        import httpx
+
+        self.client = httpx.Client(base_url=base, verify=verify, timeout=30, trust_env=False)
+
+    def request(self, method, url, headers):
+        self.response = self.client.request(method, url, headers=headers)
+
+    def getresponse(self):
+        response = self.response
+        response.status = response.status_code
+        return response
+
+
+def connection_for(args, port: int, context=None):
+    if args.client == "httpx":
+        scheme = "https" if context is not None else "http"
+        return HttpxConnection(f"{scheme}://127.0.0.1:{port}", verify=context or True)
+    if context is not None:
+        return http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=30)
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
 
 def calls(connection, url: str, count: int, headers: dict) -> list[float]:
@@ -322,19 +354,19 @@ def main() -> None:
             paths = {
                 "direct": (
                     "Direct (same TLS context as the gateway)",
-                    direct_connection(backend_port, certificate, backend),
+                    connection_for(args, backend_port, direct_context(certificate, backend)),
                     f"/v1/{PATH}",
                     {},
                 ),
                 "nginx": (
                     "nginx-light proxy (mutual TLS, upstream keep-alive)",
-                    http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=30),
+                    connection_for(args, proxy_port),
                     f"/{PATH}",
                     {},
                 ),
                 "gateway": (
                     "Gateway (scripts/serve, API token)",
-                    http.client.HTTPConnection("127.0.0.1", gateway_port, timeout=30),
+                    connection_for(args, gateway_port),
                     f"/bench/{PATH}",
                     {"Authorization": f"Bearer {token}"},
                 ),
@@ -366,7 +398,8 @@ def report(args, paths: dict, times: dict) -> None:
         harness.table(
             ["Path", "p50 ms", "p95 ms", "calls"],
             rows,
-            title=f"## Gateway calls ({harness.machine()}; {args.workers} workers each)",
+            title=f"## Gateway calls ({harness.machine()}; {args.workers} workers each; "
+            f"client {args.client})",
         )
     )
     print(

@@ -85,3 +85,36 @@ def test_a_reviewer_sees_the_tab_but_cannot_send(client, reviewer, ready):
     )
     assert refused.status_code == 403
     assert server.connections == 0
+
+
+def test_the_trace_says_why_no_certificate_was_sent_over_plain_http(
+    admin_client, make_api, client_certificate
+):
+    from tests.gateway.backend_server import RawBackend
+
+    backend = RawBackend().start()
+    try:
+        api = make_api(backend.url, certificate=client_certificate)
+        response = admin_client.post(
+            f"/apis/{api.name}/test/", {"operation": "get-order", "parameter_orderId": "1"}
+        )
+    finally:
+        backend.stop()
+    content = response.content.decode()
+    assert 'data-testid="status">200<' in content
+    assert "Client certificate not sent" in content
+    assert "the service URL is plain http://" in content
+    assert "Client certificate offered" not in content
+
+
+def test_the_trace_says_an_untrusted_back_end_got_no_certificate(
+    admin_client, start_backend, make_api, client_certificate
+):
+    server = start_backend()
+    api = make_api(server.url, certificate=client_certificate)
+    response = admin_client.post(
+        f"/apis/{api.name}/test/", {"operation": "get-order", "parameter_orderId": "1"}
+    )
+    content = response.content.decode()
+    assert "Client certificate not sent" in content
+    assert "the TLS handshake with the back end did not complete" in content
