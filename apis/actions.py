@@ -239,18 +239,6 @@ def set_gateway_credentials(
     return save_policy(api, xml_text, version=version, request=request)
 
 
-def replace_certificate_in_all_apis(old: Certificate, new: Certificate, *, request=None) -> list:
-    """Move every API from one certificate to another in one transaction."""
-    with transaction.atomic():
-        apis = list(Api.objects.select_for_update().filter(client_certificate=old))
-        for api in apis:
-            xml_text = policy_editing.set_gateway_credentials(
-                api.policy_xml, certificate_id=new.name
-            )
-            save_policy(api, xml_text, version=None, request=request)
-    return apis
-
-
 def delete_api(api: Api, *, request=None) -> None:
     with transaction.atomic():
         api.delete()
