@@ -208,10 +208,10 @@ def save_policy(api: Api, xml_text: str, *, version: int | None, request=None) -
                 object_id=current.name,
                 before=before,
                 after=after,
-                message=""
+                # The changes are read from before and after; say so when there are none.
+                message="The policy changed; the gateway credentials did not."
                 if before == after
-                else f"Gateway credentials: {before['gatewayCredentials']} → "
-                f"{after['gatewayCredentials']}",
+                else "",
             )
     except IntegrityError:
         raise policy.PolicyError(

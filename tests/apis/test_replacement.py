@@ -111,3 +111,11 @@ def test_reviewers_cannot_replace(reviewer_client, in_use, trusted, new):
         assert reviewer_client.post(url, {"certificate": new.name}).status_code == 403
     page = reviewer_client.get("/certificates/orders-client/delete/")
     assert page.status_code == 403
+
+
+def test_a_credentials_change_is_one_clean_audit_entry(api, old, new):
+    set_gateway_credentials(api, GatewayCredentials("certificate", old), version=None)
+    set_gateway_credentials(api, GatewayCredentials("certificate", new), version=None)
+    event = AuditEvent.objects.filter(action=Action.POLICY_CHANGED).first()
+    assert event.changes() == [("certificateId", "orders-client", "orders-client-2026")]
+    assert event.message == ""
