@@ -15,7 +15,7 @@ from audit.trail import record
 from certificates.facts import describe_certificate
 from certificates.models import CACertificate, Certificate
 from certificates.pfx import load_pfx
-from certificates.upload_errors import PfxError
+from certificates.upload_errors import UploadError
 from certificates.upload_kinds import load_public_certificate
 
 
@@ -30,7 +30,7 @@ class CertificateExists(Exception):
         )
 
 
-class DuplicateCertificate(PfxError):
+class DuplicateCertificate(UploadError):
     def __init__(self, existing_name: str):
         super().__init__(
             "duplicate",
@@ -92,7 +92,7 @@ def import_certificate(
 ) -> ImportResult:
     """Store a PFX under `name`, or replace the certificate of that Id when `replace` is set.
 
-    Raises PfxError (bad file or password), DuplicateCertificate or CertificateExists.
+    Raises UploadError (bad file or password), DuplicateCertificate or CertificateExists.
     The PFX bytes and the password are never stored or logged.
     """
     parsed = load_pfx(data, password)
@@ -132,7 +132,7 @@ def import_certificate(
             )
     except IntegrityError:
         # Another upload created the same Id between our check and our insert.
-        raise PfxError(
+        raise UploadError(
             "concurrent_change",
             "Another upload created this Id at the same moment. Reload and try again.",
         ) from None
@@ -180,7 +180,7 @@ def delete_certificate(certificate, *, request=None, actor=None) -> None:
 def import_ca_certificate(
     name: str, data: bytes, *, replace: bool = False, request=None, actor=None
 ) -> CACertificate:
-    """Store a public CA certificate (PEM or DER). Raises PfxError on bad input.
+    """Store a public CA certificate (PEM or DER). Raises UploadError on bad input.
 
     With `replace`, an upload under an existing Id replaces that CA certificate; every backend
     that trusts the Id trusts the new one from its next call.
@@ -191,7 +191,7 @@ def import_ca_certificate(
         with transaction.atomic():
             ca = CACertificate.objects.select_for_update().filter(name=name).first()
             if ca is not None and not replace:
-                raise PfxError("exists", f"A CA certificate with the Id {name} already exists.")
+                raise UploadError("exists", f"A CA certificate with the Id {name} already exists.")
             before = None if ca is None else certificate_summary(ca)
             ca = ca or CACertificate(name=name)
             ca.certificate_pem = _pem([cert])
@@ -209,7 +209,7 @@ def import_ca_certificate(
                 actor=actor,
             )
     except IntegrityError:
-        raise PfxError(
+        raise UploadError(
             "concurrent_change",
             "Another upload created this Id at the same moment. Reload and try again.",
         ) from None

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from certificates import der
 from certificates.facts import CertificateFacts, clean_untrusted_text, describe_certificate
 from certificates.pkcs12 import quick_load
-from certificates.upload_errors import PfxError
+from certificates.upload_errors import UploadError
 from certificates.upload_kinds import (
     EXPORT_PFX_ADVICE,
     PKCS7_DATA,
@@ -101,12 +101,12 @@ class ParsedPfx(CertificateFacts):
 
 
 def load_pfx(data: bytes, password: str) -> ParsedPfx:
-    """Parse and check an uploaded PKCS#12 file; raise PfxError with a clear message if unusable."""
+    """Parse and check an uploaded PKCS#12 file; raise UploadError with a clear message if unusable."""
     data = bytes(data)
     if not data:
-        raise PfxError("empty", f"The file is empty. {EXPORT_PFX_ADVICE} and choose that file.")
+        raise UploadError("empty", f"The file is empty. {EXPORT_PFX_ADVICE} and choose that file.")
     if len(data) > MAX_PFX_BYTES:
-        raise PfxError(
+        raise UploadError(
             "too_large",
             f"The file is larger than {MAX_PFX_BYTES // 1024} KB, far more than a certificate "
             "with its key and chain needs. Check that you chose the right .pfx file.",
@@ -118,7 +118,7 @@ def load_pfx(data: bytes, password: str) -> ParsedPfx:
     quick = inventory.iterations <= QUICK_LOAD_MAX_ITERATIONS
     loaded = _decrypt(data, password, quick=quick)
     if key_bags > 1:
-        raise PfxError(
+        raise UploadError(
             "multiple_keys",
             f"The file contains {key_bags} private keys, but a client certificate needs exactly "
             f"one. {EXPORT_PFX_ADVICE}, with only that certificate and its own key.",
@@ -153,7 +153,7 @@ class _Inventory:
             raise der.DerError("iteration count must be positive")
         self.iterations += iterations
         if iterations > MAX_KDF_ITERATIONS or self.iterations > MAX_TOTAL_KDF_ITERATIONS:
-            raise PfxError(
+            raise UploadError(
                 "iterations",
                 "The file asks for an unreasonable amount of password-based key derivation "
                 f"(more than {MAX_KDF_ITERATIONS:,} iterations for one part, or "
@@ -191,10 +191,10 @@ def _inspect(pfx: der.Element) -> _Inventory:
                 _type, algorithm, *_ = encrypted_info.expect(der.SEQUENCE).children()
                 _inspect_algorithm(algorithm, inventory)
             # Other content types (envelopedData) are skipped by OpenSSL too.
-    except PfxError:
+    except UploadError:
         raise
     except (ValueError, IndexError):  # DerError, or fields missing where the format wants them
-        raise PfxError(
+        raise UploadError(
             "damaged",
             "The file is damaged: its content is not laid out as a .pfx (PKCS#12) file should "
             "be. Export the file again.",
@@ -202,8 +202,8 @@ def _inspect(pfx: der.Element) -> _Inventory:
     return inventory
 
 
-def _unsupported_format(what: str) -> PfxError:
-    return PfxError(
+def _unsupported_format(what: str) -> UploadError:
+    return UploadError(
         "unsupported_format",
         f"This .pfx file uses {what}, which is not supported. Export it again as a standard "
         ".pfx (PKCS#12) file protected by a password.",
@@ -241,7 +241,7 @@ def _inspect_bags(safe_contents: der.Element, inventory: _Inventory, nesting: in
             # keeps the first one.
             inventory.key_bags += 1
             if len(value.encoded) > MAX_KEY_BAG_BYTES:
-                raise PfxError(
+                raise UploadError(
                     "unsupported_key",
                     f"The private key in the file is larger than the gateway supports (RSA up to "
                     f"{MAX_RSA_BITS} bits). Use a certificate with {_SUPPORTED_KEYS}.",
@@ -282,7 +282,7 @@ def _inspect_kdf(kdf: der.Element, inventory: _Inventory) -> None:
 
 
 def _decrypt(data: bytes, password: str, *, quick: bool) -> pkcs12.PKCS12KeyAndCertificates:
-    wrong = PfxError(
+    wrong = UploadError(
         "wrong_password_or_damaged",
         "The password is wrong or the file is damaged (the two cannot be told apart). Check the "
         "password, which is case-sensitive; if it is right, export the file again.",
@@ -300,7 +300,7 @@ def _decrypt(data: bytes, password: str, *, quick: bool) -> pkcs12.PKCS12KeyAndC
         return pkcs12.load_pkcs12(data, secret)
     except (UnsupportedAlgorithm, TypeError):
         # The key is of a kind cryptography cannot represent, e.g. X25519 (TypeError) or GOST.
-        raise PfxError(
+        raise UploadError(
             "unsupported_key",
             f"The certificate's key type is not supported by the gateway. Use a certificate with "
             f"{_SUPPORTED_KEYS}.",
@@ -314,7 +314,7 @@ def _pick(loaded: pkcs12.PKCS12KeyAndCertificates):
     certificates = [item.certificate for item in loaded.additional_certs]
     if key is None:
         only = ", only certificates" if certificates or loaded.cert else ""
-        raise PfxError(
+        raise UploadError(
             "no_private_key",
             f"The file contains no private key{only}. Export the certificate again and include "
             "its private key (in Windows: 'Yes, export the private key'), as a .pfx (PKCS#12) "
@@ -324,12 +324,12 @@ def _pick(loaded: pkcs12.PKCS12KeyAndCertificates):
     certificate = loaded.cert.certificate if loaded.cert else None
     if certificate is None or certificate.public_key() != key.public_key():
         if certificates or certificate is not None:
-            raise PfxError(
+            raise UploadError(
                 "key_mismatch",
                 "The private key in the file does not belong to any certificate in it. Export "
                 "the certificate together with its own private key.",
             )
-        raise PfxError(
+        raise UploadError(
             "no_certificate",
             "The file contains a private key but not its certificate. Export the certificate "
             "together with this key as a .pfx (PKCS#12) file.",
@@ -355,7 +355,7 @@ def _check_key(key) -> tuple[str, int]:
     description = _key_description(key)
     if isinstance(key, rsa.RSAPrivateKey):
         if key.key_size < 2048:
-            raise PfxError(
+            raise UploadError(
                 "weak_key",
                 f"The certificate's key ({description} bits) is too weak: the gateway needs "
                 f"{_SUPPORTED_KEYS}. Get a new certificate with a stronger key.",
@@ -364,7 +364,7 @@ def _check_key(key) -> tuple[str, int]:
             return "RSA", key.key_size
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name in ("secp256r1", "secp384r1"):
         return "EC", key.curve.key_size
-    raise PfxError(
+    raise UploadError(
         "unsupported_key",
         f"The certificate's key ({description}) is not supported by the gateway. Use a "
         f"certificate with {_SUPPORTED_KEYS}.",
