@@ -7,16 +7,15 @@ live in one place whoever the caller is.
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.serialization import Encoding
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
 from audit.trail import record
-from certificates.facts import describe_certificate
 from certificates.models import CACertificate, Certificate
-from certificates.pfx import load_pfx
+from certificates.parsing import Limits, open_pfx, open_public_certificate
 from certificates.upload_errors import UploadError
-from certificates.upload_kinds import load_public_certificate
 
 
 class CertificateExists(Exception):
@@ -57,6 +56,13 @@ class ImportResult:
     validity_problem: str | None
 
 
+def parse_limits() -> Limits:
+    """How long an uploaded file may take to open, and in how many helper processes at once."""
+    return Limits(
+        seconds=settings.PORTAL_UPLOAD_PARSE_SECONDS, helpers=settings.PORTAL_UPLOAD_PARSE_HELPERS
+    )
+
+
 def certificate_summary(certificate) -> dict:
     """The audit trail's before/after picture of a certificate: public facts only."""
     return {
@@ -95,7 +101,7 @@ def import_certificate(
     Raises UploadError (bad file or password), DuplicateCertificate or CertificateExists.
     The PFX bytes and the password are never stored or logged.
     """
-    parsed = load_pfx(data, password)
+    parsed = open_pfx(data, password, parse_limits())
     try:
         with transaction.atomic():
             certificate = Certificate.objects.select_for_update().filter(name=name).first()
@@ -185,8 +191,7 @@ def import_ca_certificate(
     With `replace`, an upload under an existing Id replaces that CA certificate; every backend
     that trusts the Id trusts the new one from its next call.
     """
-    cert = load_public_certificate(data)
-    facts = describe_certificate(cert)
+    opened = open_public_certificate(data, parse_limits())
     try:
         with transaction.atomic():
             ca = CACertificate.objects.select_for_update().filter(name=name).first()
@@ -194,8 +199,8 @@ def import_ca_certificate(
                 raise UploadError("exists", f"A CA certificate with the Id {name} already exists.")
             before = None if ca is None else certificate_summary(ca)
             ca = ca or CACertificate(name=name)
-            ca.certificate_pem = _pem([cert])
-            ca.set_facts(facts)
+            ca.certificate_pem = _pem([opened.certificate])
+            ca.set_facts(opened)
             _set_uploader(ca, request, actor)
             ca.uploaded_at = timezone.now()
             ca.save()

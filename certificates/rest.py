@@ -210,6 +210,8 @@ def _upload_problem(exc: UploadError, target: str) -> RestError:
         return RestError(409, "DuplicateCertificate", exc.message, [detail(exc.code, target, "")])
     if exc.code in ("exists", "concurrent_change"):
         return RestError(409, "Conflict", exc.message, [detail(exc.code, "name", exc.message)])
+    if exc.code == "busy":  # every file-parsing helper is busy: a moment later will do
+        return RestError(429, "TooManyRequests", exc.message, [detail(exc.code, target, "")])
     return RestError(
         400, "InvalidCertificate", exc.message, [detail(exc.code, target, exc.message)]
     )
