@@ -14,9 +14,9 @@ import httpx
 import pytest
 from django.core.management import CommandError, call_command
 
+from accounts.tokens import issue_token
 from audit.models import AuditEvent
 from certificates.models import Certificate
-from portal.tokens import issue_token
 from tests import crafted_pfx, pki
 from tests.rest.conftest import ApiClient, error_of
 
