@@ -27,7 +27,7 @@ from certificates.forms import (
 from certificates.inventory import Inventory, attach_usages, search, usages_by_certificate
 from certificates.models import CACertificate, Certificate
 from certificates.ownership import ownership_summary, set_ownership
-from certificates.upload_errors import PfxError
+from certificates.upload_errors import UploadError
 from lib.listing import filters, is_partial, page_of
 
 PAGE_SIZE = 50
@@ -128,7 +128,7 @@ def certificate_add(request):
                 result = import_certificate(
                     name, data, password, replace=form.cleaned_data["replace"], request=request
                 )
-            except PfxError as exc:
+            except UploadError as exc:
                 field = "password" if exc.code in PASSWORD_ERROR_CODES else "certificate"
                 form.add_error(field, exc.message)
             except CertificateExists as exc:
@@ -271,7 +271,7 @@ def ca_certificate_add(request):
             ca = import_ca_certificate(
                 form.cleaned_data["name"], form.cleaned_data["certificate"].read(), request=request
             )
-        except PfxError as exc:
+        except UploadError as exc:
             form.add_error("name" if exc.code == "exists" else "certificate", exc.message)
         else:
             messages.success(request, f"CA certificate {ca.name} uploaded.")
