@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from django.db.backends.utils import CursorWrapper
 from django.test import Client
 
 from audit.models import AuditEvent
+from certificates.keystore import KeyRing
 from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,3 +94,97 @@ def test_an_unreachable_database_answers_a_503_page(administrator):
     assert "cannot reach its database" in content
     assert "Traceback" not in content
     assert "Connection refused" not in content
+
+
+# The key ring against the stored secrets, at every server entry point (see certificates.keyring).
+
+STORE_A_BASIC_PASSWORD = (
+    "from apis import actions; "
+    "api = actions.create_api(display_name='S', service_url='https://127.0.0.1:9', path='s'); "
+    "actions.set_gateway_credentials(api, actions.GatewayCredentials("
+    "kind='basic', username='svc', password='pw'), version=None)"
+)
+
+
+def run_portal(data_dir, *args, timeout=60):
+    env = {**os.environ, "PORTAL_DATA_DIR": str(data_dir)}
+    for name in ("PORTAL_KEYRING", "PORTAL_KEYRING_FILE", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+        env.pop(name, None)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="module")
+def installed_with_a_secret(tmp_path_factory):
+    """A data directory as `make run` leaves it, with one Basic password stored."""
+    data_dir = tmp_path_factory.mktemp("installed")
+    for args in (
+        ("manage.py", "migrate", "-v0"),
+        ("manage.py", "shell", "-c", STORE_A_BASIC_PASSWORD),
+    ):
+        result = run_portal(data_dir, *args)
+        assert result.returncode == 0, result.stderr
+    return data_dir
+
+
+@pytest.fixture
+def installed(installed_with_a_secret, tmp_path):
+    copy = tmp_path / "data"
+    shutil.copytree(installed_with_a_secret, copy)
+    return copy
+
+
+def refusals(data_dir):
+    """What the WSGI entry point, gunicorn and a manage.py command say at start."""
+    wsgi = run_portal(data_dir, "-c", "import portal.wsgi")
+    gunicorn = run_portal(
+        data_dir,
+        "-m",
+        "gunicorn",
+        "portal.wsgi:application",
+        "--bind",
+        "127.0.0.1:0",
+        "--workers",
+        "1",
+        "--no-control-socket",
+    )
+    command = run_portal(data_dir, "manage.py", "rotate_keyring")
+    return wsgi, gunicorn, command
+
+
+def test_a_fresh_install_generates_a_key_ring(tmp_path):
+    result = run_portal(tmp_path, "manage.py", "migrate", "-v0")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "keyring").stat().st_mode & 0o777 == 0o600
+    result = run_portal(tmp_path, "-c", "import portal.wsgi")
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_missing_key_ring_with_stored_secrets_stops_the_portal(installed):
+    (installed / "keyring").unlink()
+    for result in refusals(installed):
+        assert result.returncode != 0
+        output = result.stdout + result.stderr
+        assert "stored secrets cannot be decrypted with the configured key ring" in output
+        assert "1 Basic password(s) are encrypted under key" in output
+        assert f"put it back in {installed / 'keyring'}" in output
+
+
+def test_a_replaced_key_ring_stops_the_portal(installed):
+    path = installed / "keyring"
+    key_id = path.read_text().split(":")[0]
+    path.write_text(KeyRing.generate_entry(key_id) + "\n")
+    for result in refusals(installed):
+        assert result.returncode != 0
+        output = result.stdout + result.stderr
+        assert "not the one the stored secrets were written under" in output
+        assert "PORTAL_KEYRING_FILE" in output
+
+
+def test_the_ring_the_secrets_were_written_under_starts(installed):
+    result = run_portal(installed, "-c", "import portal.wsgi")
+    assert result.returncode == 0, result.stderr
+    result = run_portal(installed, "manage.py", "rotate_keyring")
+    assert result.returncode == 0, result.stderr
+    assert "0 Basic password(s) re-encrypted" in result.stdout
