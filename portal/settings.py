@@ -12,6 +12,7 @@ from portal.environment import (
     envbool,
     envint,
     envlist,
+    envproxies,
     envsecret,
     new_secret_key,
     private_file,
@@ -76,6 +77,10 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = envint("PORTAL_SIGNIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("PORTAL_SIGNIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Behind a load balancer REMOTE_ADDR is the balancer: trust its X-Forwarded-For instead, so a
+# lockout (and the audit log) names the real client. None trusted by default.
+PORTAL_TRUSTED_PROXIES = envproxies("PORTAL_TRUSTED_PROXIES")
+AXES_CLIENT_IP_CALLABLE = "audit.trail.source_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
 AXES_VERBOSE = False

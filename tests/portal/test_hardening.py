@@ -12,6 +12,7 @@ from django.db import OperationalError
 from django.db.backends.utils import CursorWrapper
 from django.test import Client
 
+from audit.client_address import TrustedProxies
 from audit.models import AuditEvent
 from certificates.keystore import KeyRing
 from tests.conftest import PASSWORD
@@ -188,3 +189,49 @@ def test_the_ring_the_secrets_were_written_under_starts(installed):
     result = run_portal(installed, "manage.py", "rotate_keyring")
     assert result.returncode == 0, result.stderr
     assert "0 Basic password(s) re-encrypted" in result.stdout
+
+
+# Sign-in throttling and the audit trail behind a load balancer (PORTAL_TRUSTED_PROXIES).
+
+BALANCER = "10.0.0.2"
+
+
+def sign_in(client, password, real_address, spoofed="attacker-chosen"):
+    """A sign-in through the balancer, which appends the address it saw to X-Forwarded-For."""
+    return client.post(
+        "/signin/",
+        {"username": "alice", "password": password},
+        REMOTE_ADDR=BALANCER,
+        HTTP_X_FORWARDED_FOR=f"{spoofed}, {real_address}",
+    )
+
+
+def test_behind_a_trusted_proxy_failures_lock_only_the_real_address(administrator, settings):
+    settings.PORTAL_TRUSTED_PROXIES = TrustedProxies.parse("1")
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        # Changing the part of the header the client writes does not escape the count.
+        sign_in(Client(), "wrong", "203.0.113.5", spoofed=f"198.51.100.{attempt}")
+    assert sign_in(Client(), PASSWORD, "203.0.113.5").status_code == 429
+    # Everybody else behind the same balancer still signs in.
+    other = Client()
+    assert sign_in(other, PASSWORD, "203.0.113.77").status_code == 302
+    assert "_auth_user_id" in other.session
+
+    failed = AuditEvent.objects.filter(action="sign-in-failed")
+    assert set(failed.values_list("source_address", flat=True)) == {"203.0.113.5"}
+    locked = AuditEvent.objects.filter(action="sign-in-locked-out")
+    assert set(locked.values_list("source_address", flat=True)) == {"203.0.113.5"}
+    signed_in = AuditEvent.objects.get(action="sign-in")
+    assert signed_in.source_address == "203.0.113.77"
+
+
+def test_without_a_trusted_proxy_a_forwarded_for_header_changes_nothing(administrator, settings):
+    assert TrustedProxies() == settings.PORTAL_TRUSTED_PROXIES
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(Client(), "wrong", f"203.0.113.{attempt}")
+    # The peer is what counts: the balancer's address is locked out whatever the header says.
+    assert sign_in(Client(), PASSWORD, "203.0.113.200").status_code == 429
+    addresses = AuditEvent.objects.filter(action__startswith="sign-in").values_list(
+        "source_address", flat=True
+    )
+    assert set(addresses) == {BALANCER}
