@@ -235,3 +235,223 @@ def test_without_a_trusted_proxy_a_forwarded_for_header_changes_nothing(administ
         "source_address", flat=True
     )
     assert set(addresses) == {BALANCER}
+
+
+# Bodies before sign-in (portal.anonymous_body_limit).
+
+BIG = 58 * 1024 * 1024
+
+
+CSRF_SECRET = "a" * 32
+
+
+class WatchedInput:
+    """A multipart body with one file part of `size` bytes, that records how much was read."""
+
+    HEAD = (
+        b'--BoUnDaRy\r\nContent-Disposition: form-data; name="certificate"; '
+        b'filename="a.pfx"\r\nContent-Type: application/x-pkcs12\r\n\r\n'
+    )
+    TAIL = b"\r\n--BoUnDaRy--\r\n"
+
+    def __init__(self, size: int):
+        self.size = len(self.HEAD) + size + len(self.TAIL)
+        self.read_bytes = 0
+
+    def _byte(self, position: int) -> bytes:
+        if position < len(self.HEAD):
+            return self.HEAD[position : position + 1]
+        if position >= self.size - len(self.TAIL):
+            offset = position - (self.size - len(self.TAIL))
+            return self.TAIL[offset : offset + 1]
+        return b"x"
+
+    def read(self, size=-1):
+        size = self.size - self.read_bytes if size is None or size < 0 else size
+        size = min(size, self.size - self.read_bytes)
+        start, self.read_bytes = self.read_bytes, self.read_bytes + size
+        middle_start, middle_end = len(self.HEAD), self.size - len(self.TAIL)
+        if middle_start <= start and start + size <= middle_end:
+            return b"x" * size
+        return b"".join(self._byte(position) for position in range(start, start + size))
+
+    def readline(self, size=-1):
+        return self.read(size)
+
+
+def send(path, body: WatchedInput, *, chunked=False, cookies="", **extra):
+    """One request through the whole middleware stack, as a WSGI server hands it over, with a
+    valid CSRF cookie and header."""
+    from django.test import RequestFactory
+    from django.test.client import ClientHandler
+
+    environ = RequestFactory()._base_environ(
+        PATH_INFO=path,
+        REQUEST_METHOD="POST",
+        CONTENT_TYPE="multipart/form-data; boundary=BoUnDaRy",
+        HTTP_COOKIE=f"csrftoken={CSRF_SECRET}; {cookies}",
+        HTTP_X_CSRFTOKEN=CSRF_SECRET,
+        **extra,
+    )
+    environ["wsgi.input"] = body
+    if chunked:
+        environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+    else:
+        environ["CONTENT_LENGTH"] = str(body.size)
+    return ClientHandler(enforce_csrf_checks=True)(environ)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("chunked", [False, True])
+def test_an_anonymous_large_body_is_refused_before_it_is_read(chunked):
+    body = WatchedInput(BIG)
+    answer = send("/signin/", body, chunked=chunked)
+    assert answer.status_code == 413
+    assert b"before signing in, at most 65536 bytes" in answer.content
+    assert body.read_bytes == 0
+
+
+@pytest.mark.django_db
+def test_an_anonymous_small_body_is_read_as_usual():
+    body = WatchedInput(1000)
+    answer = send("/signin/", body)
+    assert answer.status_code == 200  # the sign-in form, with its errors
+    assert body.read_bytes == body.size
+
+
+def test_a_signed_in_administrator_keeps_the_upload_limits(administrator):
+    from django.contrib.auth import SESSION_KEY
+
+    client = Client()
+    client.force_login(administrator)
+    session_cookie = client.cookies["sessionid"].value
+    body = WatchedInput(BIG)
+    answer = send("/certificates/+add/", body, cookies=f"sessionid={session_cookie}")
+    assert answer.status_code == 200
+    assert b"The file is 59392 KiB; a certificate file is at most" in answer.content
+    assert body.read_bytes == body.size  # read (and counted) by the upload handler, not kept
+    assert SESSION_KEY in client.session
+
+
+def test_a_valid_api_token_uploads_a_large_body_a_wrong_one_does_not(administrator):
+    import json
+
+    from portal.tokens import issue_token
+    from tests import pki
+    from tests.rest.conftest import b64
+
+    _, token = issue_token(administrator, "uploads")
+    leaf = pki.make_leaf(pki.make_ca(), "large.example.test")
+    body = {"properties": {"data": b64(pki.make_pfx(leaf)), "password": pki.DEFAULT_PASSWORD}}
+    padded = json.dumps(body) + " " * (70 * 1024)  # JSON allows trailing whitespace
+    client = Client()
+
+    def put(token):
+        return client.put(
+            "/api/certificates/large",
+            padded,
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    wrong = put("cpt_wrong")
+    assert wrong.status_code == 413
+    assert wrong.json()["error"]["code"] == "RequestBodyTooLarge"
+    assert put(token).status_code == 201
+
+
+def test_an_anonymous_58_mb_post_does_not_grow_a_gunicorn_worker(tmp_path):
+    """The measurement behind the limit: before it, this POST raised the worker's peak memory
+    by 50 MiB (100 file parts of 580 KiB, each kept up to FILE_UPLOAD_MAX_MEMORY_SIZE)."""
+    import http.client
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PORTAL_DATA_DIR": str(tmp_path)}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "2",
+            "--no-control-socket",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):  # until the worker has loaded the portal and answers
+            try:
+                warm_up = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                warm_up.request("POST", "/signin/", body=b"x" * 1000)
+                warm_up.getresponse().read()
+                break
+            except OSError:
+                time.sleep(0.05)
+        workers = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+        for _ in range(200):
+            if workers.read_text().split():
+                break
+            time.sleep(0.05)
+        worker = workers.read_text().split()[0]
+
+        def peak_mib():
+            status = Path(f"/proc/{worker}/status").read_text()
+            return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
+
+        part = b"x" * (580 * 1024)
+        parts = [
+            f'--B\r\nContent-Disposition: form-data; name="f{i}"; filename="f{i}"\r\n\r\n'.encode()
+            + part
+            + b"\r\n"
+            for i in range(100)
+        ]
+        # Anybody gets a CSRF cookie from the sign-in page; with it the form would be read.
+        csrf = '--B\r\nContent-Disposition: form-data; name="csrfmiddlewaretoken"\r\n\r\n'
+        parts = [f"{csrf}{CSRF_SECRET}\r\n".encode(), *parts, b"--B--\r\n"]
+        before = peak_mib()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.putrequest("POST", "/signin/")
+        connection.putheader("Content-Type", "multipart/form-data; boundary=B")
+        connection.putheader("Content-Length", str(sum(map(len, parts))))
+        connection.putheader("Cookie", f"csrftoken={CSRF_SECRET}")
+        connection.endheaders()
+        try:
+            for chunk in parts:
+                connection.send(chunk)
+        except OSError:
+            pass  # the server answered and closed without reading the body
+        response = connection.getresponse()
+        answer = response.read()
+        assert peak_mib() - before < 5
+        assert response.status == 413
+        assert b"before signing in" in answer
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_signed_in_caller_may_send_its_own_authorization_header_with_a_large_body(
+    admin_client,
+):
+    response = admin_client.post(
+        "/gateway/nothing-here",
+        b"x" * (100 * 1024),
+        content_type="application/octet-stream",
+        headers={"Authorization": "Bearer the-back-ends-own-token"},
+    )
+    assert response.status_code != 413
