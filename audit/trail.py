@@ -5,7 +5,7 @@ import logging
 from django.conf import settings
 
 from audit.client_address import TrustedProxies
-from audit.models import AuditEvent
+from audit.models import Action, AuditEvent
 
 logger = logging.getLogger("audit")
 
@@ -24,7 +24,7 @@ def source_address(request) -> str | None:
 
 def record(
     request,
-    action: str,
+    action: Action,
     *,
     object_type: str = "",
     object_id: str = "",

@@ -336,7 +336,7 @@ def test_a_signed_in_administrator_keeps_the_upload_limits(administrator):
 def test_a_valid_api_token_uploads_a_large_body_a_wrong_one_does_not(administrator):
     import json
 
-    from portal.tokens import issue_token
+    from accounts.tokens import issue_token
     from tests import pki
     from tests.rest.conftest import b64
 

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from audit.models import Action
 from audit.trail import record
 from certificates import keyring
 
@@ -20,7 +21,7 @@ class Command(BaseCommand):
                 summary = "; ".join(f"{count} {what}(s) re-encrypted" for what, count in counts)
                 record(
                     None,
-                    "keyring-rotated",
+                    Action.KEYRING_ROTATED,
                     object_type="keyring",
                     object_id=ring.current_key_id,
                     message=f"{summary}.",
