@@ -140,24 +140,25 @@ def stored_data_problem() -> str | None:
     Refuses when secrets exist and the ring decrypts none of them (a missing ring, for which a
     new one was generated), or when a key of the ring that the data names does not decrypt it (a
     replaced ring reusing key ids). Secrets under a key no longer in the ring while others decrypt
-    are only logged: the ring is the right one (an old key was dropped before rotate_keyring
-    ran), and the calls that need those secrets fail with a clear answer.
+    pass: the ring is the right one (an old key was dropped before rotate_keyring ran), and the
+    calls that need those secrets fail with a clear answer.
+
+    A few indexed queries per encrypted column (the newest rows first), whatever the inventory's
+    size: every worker runs this at start.
     """
     ring = current()
     tables = set(connection.introspection.table_names())
-    unreadable = []  # (how many, what, a key id they are under) per column with none readable
+    unreadable = None  # (column, its newest row) of the first column with nothing readable
     readable = False
     for model, column in encrypted_columns():
         if model._meta.db_table not in tables:
             continue  # not migrated yet: nothing stored
         stored = _stored(model, column)
-        held = _under(column, ring.key_ids)
-        sample = stored.filter(held).first()
+        sample = stored.filter(_under(column, ring.key_ids)).first()
         if sample is None:
             newest = stored.first()
-            if newest is not None:
-                data_key = ring.key_id_of(getattr(newest, column.field))
-                unreadable.append((stored.count(), column.describes, data_key))
+            if newest is not None and unreadable is None:
+                unreadable = (model, column, newest)
             continue
         token = getattr(sample, column.field)
         try:
@@ -169,21 +170,15 @@ def stored_data_problem() -> str | None:
                 f"decrypt the {column.describes} of {_row(sample)}. {_restore_advice()}"
             )
         readable = True
-        if lost := stored.exclude(held).count():
-            unreadable.append((lost, column.describes, None))
     if unreadable and not readable:
-        count, describes, data_key = unreadable[0]
+        model, column, newest = unreadable
+        count = _stored(model, column).count()
         return (
             "The stored secrets cannot be decrypted with the configured key ring: "
-            f"{_plural(count, describes)} are encrypted under key {data_key!r} (and maybe "
-            f"others), and {keyring_source()} holds only "
-            f"{', '.join(repr(k) for k in ring.key_ids)}. {_restore_advice()}"
-        )
-    for count, describes, _ in unreadable:
-        logger.error(
-            "%s are encrypted under keys that are no longer in the key ring and cannot be "
-            "decrypted; put those keys back in PORTAL_KEYRING and run rotate_keyring.",
-            _plural(count, describes),
+            f"{_plural(count, column.describes)} are encrypted under key "
+            f"{ring.key_id_of(getattr(newest, column.field))!r} (and maybe others), and "
+            f"{keyring_source()} holds only {', '.join(repr(k) for k in ring.key_ids)}. "
+            f"{_restore_advice()}"
         )
     return None
 
