@@ -160,7 +160,12 @@ async def _forward_and_read(call: Call, configuration: FixedConfiguration):
         data = None
         if outcome.response is not None:
             try:
-                data = await outcome.response.content.read(SHOWN_BODY_BYTES)
+                data = b""
+                async for chunk in outcome.response.content.iter_any():
+                    data += chunk
+                    if len(data) >= SHOWN_BODY_BYTES:
+                        break
+                data = data[:SHOWN_BODY_BYTES]
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 data = f"(the body could not be read: {type(exc).__name__})".encode()
             finally:

@@ -13,6 +13,7 @@ query; a broken connection is opened again on the next read.
 
 import asyncio
 import sqlite3
+from pathlib import Path
 
 from asgiref.sync import sync_to_async
 from django.db import connections
@@ -46,9 +47,9 @@ class StampReader:
 
     def _read_sqlite(self) -> str | None:
         if self._connection is None:
-            name = connections[self.alias].settings_dict["NAME"]
+            name = Path(connections[self.alias].settings_dict["NAME"]).resolve()
             self._connection = sqlite3.connect(
-                f"file:{name}?mode=ro", uri=True, check_same_thread=False, timeout=20
+                f"{name.as_uri()}?mode=ro", uri=True, check_same_thread=False, timeout=20
             )
             sql, self._parameters = self._statement()
             self._sql = sql.replace("%s", "?")  # sqlite3's placeholder
