@@ -60,7 +60,9 @@ BACKEND = json_object(
 API = json_object(
     {
         "displayName": _text("The API's name as people see it.", maxLength=200),
-        "path": _text("URL suffix: callers reach the API at /gateway/{path}/...", maxLength=200),
+        "path": _text(
+            "URL suffix: callers reach the API at the gateway's /{path}/...", maxLength=200
+        ),
         "serviceUrl": _text("The back end the gateway calls.", format="uri"),
         "protocols": {
             "type": "array",
