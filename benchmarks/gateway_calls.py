@@ -318,6 +318,7 @@ def profile(args, data: Path, token: str) -> None:
     print(f"\n## {args.profile} calls, p50 {harness.summary(times)['p50']:.2f} ms under cProfile\n")
     stats = pstats.Stats(str(output))
     stats.sort_stats("tottime").print_stats(30)
+    stats.sort_stats("cumulative").print_stats("gateway|aiohttp|uvicorn", 25)
 
 
 def main() -> None:
