@@ -11,6 +11,7 @@ from portal import rest, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path(
         "signin/",
         auth_views.LoginView.as_view(
