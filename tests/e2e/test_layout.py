@@ -174,6 +174,8 @@ def test_the_menu_button_opens_the_navigation_on_a_phone(sign_in, administrator,
     expect(menu).to_have_attribute("aria-expanded", "false")
     menu.click()
     expect(menu).to_have_attribute("aria-expanded", "true")
+    if SCREENSHOTS:
+        page.screenshot(path=f"{SCREENSHOTS}/390-menu-open.png")
     navigation.get_by_role("link", name="Users").click()
     expect(page.get_by_role("heading", name="Users", level=1)).to_be_visible()
     expect(navigation).to_be_hidden()
@@ -212,3 +214,25 @@ def test_no_console_error_after_a_failed_save(sign_in, administrator, inventory,
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#backend .errorlist, #backend .alert-error").first).to_be_visible()
     assert not errors
+
+
+def test_the_row_menu_is_in_view_and_keeps_its_row_visible(
+    sign_in, administrator, inventory, live_server
+):
+    page = sign_in(administrator)
+    page.set_viewport_size(LAPTOP)
+    page.goto(live_server.url + "/certificates/")
+    name = f"{LONG}-0011"  # the last row: its menu must not be cut off by the table's box
+    button = page.get_by_label(f"More actions for {name}", exact=True)
+    box = button.bounding_box()
+    assert box["x"] + box["width"] <= LAPTOP["width"]
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= LAPTOP["width"]
+    button.click()
+    items = page.locator("details.row-menu[open] .row-menu-items")
+    expect(items.get_by_role("link", name="Delete")).to_be_visible()
+    menu_box = items.bounding_box()
+    first_cell = page.get_by_role("link", name=name, exact=True).bounding_box()
+    assert menu_box["x"] >= first_cell["x"] + first_cell["width"]  # the row's Id stays visible
+    assert menu_box["y"] + menu_box["height"] <= LAPTOP["height"]  # in the window, not clipped
+    if SCREENSHOTS:
+        page.screenshot(path=f"{SCREENSHOTS}/1280-row-menu-open.png")
