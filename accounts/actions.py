@@ -152,16 +152,20 @@ def reactivate(user, *, request=None) -> None:
 
 
 def unlock(user, *, request=None) -> int:
-    """Lift a sign-in lockout of the user, from every address; how many lockouts went."""
+    """Lift a sign-in lockout of the user, from every address; how many records went.
+
+    Nothing to lift (no failed sign-in on record) changes nothing and records nothing.
+    """
     with transaction.atomic():
         count = lockouts.unlock(user.get_username())
-        record(
-            request,
-            Action.USER_UNLOCKED,
-            object_type="user",
-            object_id=user.get_username(),
-            message=f"Failed sign-ins forgotten ({count} address{'es' if count != 1 else ''}).",
-        )
+        if count:
+            record(
+                request,
+                Action.USER_UNLOCKED,
+                object_type="user",
+                object_id=user.get_username(),
+                message="Failed sign-ins forgotten: the user can try again now.",
+            )
     return count
 
 

@@ -141,7 +141,8 @@ def user_reactivate(request, username):
 @require_POST
 def user_unlock(request, username):
     user = _user(username)
-    actions.unlock(user, request=request)
+    if not actions.unlock(user, request=request):
+        return _done(request, user, f"{user.get_username()} had no failed sign-in to forget.")
     return _done(request, user, f"{user.get_username()} can try to sign in again now.")
 
 
