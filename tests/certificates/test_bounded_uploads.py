@@ -145,7 +145,10 @@ def test_a_served_portal_keeps_answering_while_three_are_uploaded_at_once(
 
     assert len(health) >= 10  # the uploads took seconds, and /healthz answered all along
     assert {status for status, _ in health} == {200}
-    assert max(seconds for _, seconds in health) < 0.5
+    # Well under a second, even on a busy machine; before, one such file held a worker for minutes.
+    latencies = sorted(seconds for _, seconds in health)
+    assert latencies[len(latencies) // 2] < 0.25
+    assert latencies[-1] < 1
     for response, seconds in answers:
         # Each answered within the limit (plus a wait for a free helper), never queued forever.
         assert seconds < 2 + 1 + 2
