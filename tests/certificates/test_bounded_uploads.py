@@ -16,10 +16,13 @@ from django.core.management import CommandError, call_command
 
 from accounts.tokens import issue_token
 from audit.models import AuditEvent
+from certificates import parsing
 from certificates.models import Certificate
+from certificates.upload_errors import UploadError
 from tests import crafted_pfx, pki
 from tests.rest.conftest import ApiClient, error_of
 
+PASSWORD = pki.DEFAULT_PASSWORD
 TOO_MUCH_WORK = "This file asks for too much work to open"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,6 +70,40 @@ def test_rest_answers_400_with_the_error_envelope(administrator, hostile):
     assert error["details"][0]["code"] == "too_much_work"
     assert error["details"][0]["target"] == "properties.data"
     assert_nothing_stored()
+
+
+@pytest.mark.django_db
+def test_rest_answers_429_when_every_helper_is_busy(
+    administrator, hostile, leaf, monkeypatch, settings
+):
+    settings.PORTAL_UPLOAD_PARSE_HELPERS = 1
+    pool = parsing._Pool()
+    monkeypatch.setattr(parsing, "_pool", lambda: pool)
+    hog = threading.Thread(
+        target=pytest.raises,
+        args=(
+            UploadError,
+            pool.run,
+            parsing.Limits(seconds=3, helpers=1),
+            "pfx",
+            hostile,
+            PASSWORD,
+        ),
+    )
+    hog.start()
+    try:
+        time.sleep(0.5)
+        api = ApiClient(issue_token(administrator, "tests")[1])
+        response = api.put("/certificates/orders", rest_body(pki.make_pfx(leaf)))
+        assert response.status_code == 429
+        error = error_of(response)
+        assert error["code"] == "TooManyRequests"
+        assert error["details"][0]["code"] == "busy"
+        assert "try again in a moment" in error["message"]
+        assert_nothing_stored()
+    finally:
+        hog.join()
+        pool.close()
 
 
 @pytest.mark.django_db
