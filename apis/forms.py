@@ -31,6 +31,16 @@ class ApiForm(forms.ModelForm):
         }
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
+    def clean_display_name(self):
+        name = self.cleaned_data["display_name"].strip()
+        clash = Api.objects.filter(display_name__iexact=name).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError(
+                f"Another API is already called {clash.first().display_name}. Choose a name "
+                "that differs by more than upper and lower case."
+            )
+        return name
+
     def clean_path(self):
         path = clean_path(self.cleaned_data["path"])
         clash = Api.objects.filter(path=path).exclude(pk=self.instance.pk)

@@ -332,3 +332,20 @@ def test_a_reviewer_cannot_change_api_settings(client, reviewer, api):
     )
     assert response.status_code == 403
     assert refreshed(api).display_name == "Orders API"
+
+
+def test_display_names_differing_only_by_case_are_refused(admin_client, api):
+    response = admin_client.post(
+        "/apis/+add/",
+        {"display_name": "ORDERS api", "service_url": "https://127.0.0.1:9/x", "path": "other"},
+    )
+    assert "Another API is already called Orders API" in response.content.decode()
+    assert Api.objects.count() == 1
+
+
+def test_existing_duplicate_names_are_flagged_on_the_list(admin_client, api):
+    Api.objects.create(
+        name="orders-api-2", display_name="orders API", path="o2", service_url="https://x/y"
+    )
+    page = admin_client.get("/apis/").content.decode()
+    assert page.count("Same name as another API") == 2
