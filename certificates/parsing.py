@@ -42,7 +42,7 @@ from cryptography.hazmat.primitives import serialization
 from certificates.facts import CertificateFacts, describe_certificate
 from certificates.pfx import ParsedPfx, load_pfx
 from certificates.upload_errors import CertificateError, UploadError
-from certificates.upload_kinds import load_public_certificate
+from certificates.upload_kinds import load_public_certificate, require_certificate_authority
 
 TOO_MUCH_WORK = (
     "This file asks for too much work to open (more than {seconds}), so it was not opened and "
@@ -92,6 +92,7 @@ def open_public_certificate(data: bytes, limits: Limits) -> PublicCertificate:
 
 def _read_public_certificate(data: bytes) -> PublicCertificate:
     certificate = load_public_certificate(data)
+    require_certificate_authority(certificate)
     return PublicCertificate(
         **vars(describe_certificate(certificate)),
         certificate_bytes=certificate.public_bytes(serialization.Encoding.DER),
