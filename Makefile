@@ -1,5 +1,6 @@
 # make run: set up everything on a fresh machine and serve the portal.
 # make test: set up what the tests need and run lint, format check and every test.
+# make test-fast: lint and every test but the browser's, on SQLite (the quick loop).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
@@ -10,7 +11,7 @@ PORT ?= 8000
 PORTAL_DATA_DIR ?= var
 export PORTAL_DATA_DIR
 
-.PHONY: run serve setup test test-postgres lint format browser clean
+.PHONY: run serve setup test test-fast test-postgres lint format browser clean
 
 # The virtual environment is rebuilt only when the Python it needs is missing; packages are
 # reinstalled only when a requirements file changed (the stamps below).
@@ -51,12 +52,21 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The tests without a browser run on every core (pytest-xdist), then the browser tests. Exit
+# status 5 is pytest's "no test selected" (PYTEST_ARGS naming files of one kind only).
+PYTEST := PORTAL_DATA_DIR=$(CURDIR)/var/test $(BIN)/python -m pytest
+ALL_TESTS := $(PYTEST) -n auto -m "not e2e" $(PYTEST_ARGS) || [ $$? -eq 5 ]; \
+	$(PYTEST) -m e2e $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
 test: $(VENV)/.dev browser lint
-	PORTAL_DATA_DIR=$(CURDIR)/var/test $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@set -e; $(ALL_TESTS)
+
+test-fast: $(VENV)/.dev lint
+	$(PYTEST) -n auto -m "not e2e" $(PYTEST_ARGS)
 
 # The same suite against a throwaway PostgreSQL server (Debian's packages), as CI runs it.
 test-postgres: $(VENV)/.dev browser
-	PORTAL_DATA_DIR=$(CURDIR)/var/test scripts/with-postgres $(BIN)/python -m pytest $(PYTEST_ARGS)
+	scripts/with-postgres bash -c 'set -e; $(ALL_TESTS)'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

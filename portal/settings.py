@@ -188,6 +188,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Before sign-in (no session user, no API token) a body may not be larger than this.
 ANONYMOUS_MAX_BODY_BYTES = 64 * 1024
 
+# Uploaded certificate files are opened in helper processes (certificates/parsing.py): the time
+# one file may take (wall clock and CPU) before it is refused, and helpers per server process.
+PORTAL_UPLOAD_PARSE_SECONDS = envint("PORTAL_UPLOAD_PARSE_SECONDS", 10, minimum=1)
+PORTAL_UPLOAD_PARSE_HELPERS = envint("PORTAL_UPLOAD_PARSE_HELPERS", 2, minimum=1)
+
 # The gateway: how long a back end may take, and the largest request body it forwards.
 GATEWAY_TIMEOUT_SECONDS = envint("PORTAL_GATEWAY_TIMEOUT", 30, minimum=1)
 GATEWAY_MAX_BODY_BYTES = envint("PORTAL_GATEWAY_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=0)
