@@ -23,7 +23,7 @@ from certificates.actions import (
 from certificates.forms import PASSWORD_ERROR_CODES
 from certificates.models import CACertificate, Certificate
 from certificates.pfx import MAX_PFX_BYTES
-from certificates.upload_errors import PfxError
+from certificates.upload_errors import UploadError
 from certificates.upload_kinds import MAX_CERTIFICATE_BYTES
 from certificates.validators import validate_identifier
 
@@ -205,11 +205,13 @@ def _certificate_properties(certificate) -> dict:
     }
 
 
-def _pfx_problem(exc: PfxError, target: str) -> RestError:
+def _upload_problem(exc: UploadError, target: str) -> RestError:
     if exc.code == "duplicate":
         return RestError(409, "DuplicateCertificate", exc.message, [detail(exc.code, target, "")])
     if exc.code in ("exists", "concurrent_change"):
         return RestError(409, "Conflict", exc.message, [detail(exc.code, "name", exc.message)])
+    if exc.code == "busy":  # every file-parsing helper is busy: a moment later will do
+        return RestError(429, "TooManyRequests", exc.message, [detail(exc.code, target, "")])
     return RestError(
         400, "InvalidCertificate", exc.message, [detail(exc.code, target, exc.message)]
     )
@@ -248,9 +250,9 @@ class CertificateResource(Resource):
         password = properties.text("password")
         try:
             result = import_certificate(name, data, password, replace=True, request=request)
-        except PfxError as exc:
+        except UploadError as exc:
             field = "password" if exc.code in PASSWORD_ERROR_CODES else "data"
-            raise _pfx_problem(exc, properties.target(field)) from None
+            raise _upload_problem(exc, properties.target(field)) from None
         return result.certificate
 
     def delete(self, request, obj):
@@ -279,8 +281,8 @@ class CACertificateResource(Resource):
         data = properties.base64("data", max_bytes=MAX_CERTIFICATE_BYTES)
         try:
             return import_ca_certificate(name, data, replace=True, request=request)
-        except PfxError as exc:
-            raise _pfx_problem(exc, properties.target("data")) from None
+        except UploadError as exc:
+            raise _upload_problem(exc, properties.target("data")) from None
 
     def delete(self, request, obj):
         try:
