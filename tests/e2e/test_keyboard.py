@@ -1,13 +1,10 @@
 """Keyboard users: focus lands on the first field of add and edit forms, and after an htmx swap
 it moves into the swapped region, never back to <body>."""
 
-import pytest
 from playwright.sync_api import expect
 
 from apis.actions import create_api
 from tests.certificates.factories import fake_certificates
-
-pytestmark = pytest.mark.e2e
 
 
 def focused(page) -> str:

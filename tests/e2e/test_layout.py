@@ -26,8 +26,6 @@ from certificates.actions import import_ca_certificate, import_certificate
 from tests import pki
 from tests.certificates.factories import fake_certificates
 
-pytestmark = pytest.mark.e2e
-
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
 LONG = "orders-client-certificate-for-the-payments-platform-production"

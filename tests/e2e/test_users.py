@@ -1,12 +1,9 @@
 """An administrator adds a user, who must choose a password at the first sign-in."""
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import open_section
-
-pytestmark = pytest.mark.e2e
 
 
 def test_add_a_user_who_changes_the_one_time_password(sign_in, administrator, live_server, browser):
