@@ -154,7 +154,9 @@
     for (var i = 0; i < forms.length; i++) {
       var form = forms[i];
       if (form.matches(".filters, [role=search]") || form.closest("table, details")) continue;
-      var field = firstField(form);
+      // A form sent back with errors: its first invalid field, else its first field.
+      var invalid = form.querySelector("[aria-invalid=true]");
+      var field = invalid && visible(invalid) ? invalid : firstField(form);
       if (field) { field.focus(); return; }
     }
   }

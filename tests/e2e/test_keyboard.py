@@ -24,6 +24,13 @@ def test_add_forms_focus_their_first_field_filter_forms_do_not(sign_in, administ
     ]:
         page.goto(live_server.url + url)
         expect(page.locator(f"#{field}")).to_be_focused()
+    # Sent back with an error: the field to correct has focus.
+    page.goto(live_server.url + "/users/add/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("E-mail").fill("not an address")
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_text("A user with this username exists already.")).to_be_visible()
+    expect(page.locator("#id_username")).to_be_focused()
     page.goto(live_server.url + "/certificates/")
     assert focused(page) == "BODY"
     page.goto(live_server.url + "/audit/")
