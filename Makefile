@@ -13,23 +13,32 @@ export PORT GATEWAY_PORT
 PORTAL_DATA_DIR ?= var
 export PORTAL_DATA_DIR
 
-.PHONY: run serve setup test test-fast test-postgres lint format browser clean
+.PHONY: run serve setup test test-fast test-postgres lint lock format browser clean
 
 # The virtual environment is rebuilt only when the Python it needs is missing; packages are
-# reinstalled only when a requirements file changed (the stamps below).
+# reinstalled only when a lock file changed (the stamps below). requirements.txt and
+# requirements-dev.txt are the lists people edit; requirements.lock and requirements-dev.lock pin
+# every package, indirect ones included, with their hashes, and pip installs nothing else.
 $(BIN)/python:
 	@python=$$(scripts/find-python) || exit 1; \
 	echo "Creating $(VENV) with $$python"; \
 	"$$python" -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+$(VENV)/.runtime: requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
 	@touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+$(VENV)/.dev: requirements.lock requirements-dev.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
 	@touch $@ $(VENV)/.runtime
+
+# After editing requirements*.txt: pin everything again (needs the package index).
+UV_COMPILE := $(BIN)/uv pip compile --quiet --universal --generate-hashes --python-version 3.12
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv==0.13.9
+	$(UV_COMPILE) requirements.txt -o requirements.lock
+	$(UV_COMPILE) requirements-dev.txt --constraints requirements.lock -o requirements-dev.lock
 
 setup: $(VENV)/.runtime
 	@mkdir -p $(PORTAL_DATA_DIR) && chmod 700 $(PORTAL_DATA_DIR)

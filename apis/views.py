@@ -1,3 +1,5 @@
+from collections import Counter
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
@@ -26,7 +28,11 @@ def _api(name) -> Api:
 @can_view
 @require_http_methods(["GET"])
 def api_list(request):
-    apis = Api.objects.select_related("client_certificate").order_by("display_name")
+    apis = list(Api.objects.select_related("client_certificate").order_by("display_name"))
+    # Names that differ only by case were allowed before: flag them rather than hide them.
+    names = Counter(api.display_name.casefold() for api in apis)
+    for api in apis:
+        api.name_shared = names[api.display_name.casefold()] > 1
     return render(request, "apis/list.html", {"apis": apis})
 
 

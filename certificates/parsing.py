@@ -42,11 +42,11 @@ from cryptography.hazmat.primitives import serialization
 from certificates.facts import CertificateFacts, describe_certificate
 from certificates.pfx import ParsedPfx, load_pfx
 from certificates.upload_errors import CertificateError, UploadError
-from certificates.upload_kinds import load_public_certificate
+from certificates.upload_kinds import load_public_certificate, require_certificate_authority
 
 TOO_MUCH_WORK = (
-    "This file asks for too much work to open (more than {seconds} seconds), so it was not "
-    "opened and nothing was stored. Export it again with standard settings."
+    "This file asks for too much work to open (more than {seconds}), so it was not opened and "
+    "nothing was stored. Export it again with standard settings."
 )
 BUSY = (
     "The portal is opening other certificate files right now. Nothing was stored; try again in "
@@ -92,6 +92,7 @@ def open_public_certificate(data: bytes, limits: Limits) -> PublicCertificate:
 
 def _read_public_certificate(data: bytes) -> PublicCertificate:
     certificate = load_public_certificate(data)
+    require_certificate_authority(certificate)
     return PublicCertificate(
         **vars(describe_certificate(certificate)),
         certificate_bytes=certificate.public_bytes(serialization.Encoding.DER),
@@ -206,11 +207,16 @@ class _Pool:
         helper = self._take(limits)
         request = pickle.dumps((task, limits.seconds, args))
         del args
-        answer = helper.ask(request, limits.seconds)
+        try:
+            answer = helper.ask(request, limits.seconds)
+        except BaseException:  # interrupted while waiting: the helper may still be busy
+            self._discard(helper)
+            raise
         del request
         if answer is None:
             self._discard(helper)
-            raise UploadError("too_much_work", TOO_MUCH_WORK.format(seconds=limits.seconds))
+            seconds = f"{limits.seconds} second{'s' if limits.seconds != 1 else ''}"
+            raise UploadError("too_much_work", TOO_MUCH_WORK.format(seconds=seconds))
         self._give_back(helper)
         return _result(_Reply(io.BytesIO(answer)).load())
 

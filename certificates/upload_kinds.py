@@ -27,6 +27,23 @@ PKCS7_SIGNED_DATA = "1.2.840.113549.1.7.2"
 _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,64})-----")
 
 
+def require_certificate_authority(certificate: x509.Certificate) -> None:
+    """Refuse a certificate that says it is not a CA (basic constraints CA:FALSE): a back end's
+    certificate cannot be verified against it, so trusting it would only look like trust."""
+    try:
+        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return  # old roots (X.509 v1) carry no extensions at all
+    if not constraints.ca:
+        raise CertificateError(
+            "not_a_ca",
+            "This certificate is not a CA certificate (its basic constraints say CA:FALSE): it "
+            "cannot sign a back end's certificate. Upload the certificate of the CA that issued "
+            "the back end's certificate, or switch certificate chain validation off for a "
+            "self-signed back end.",
+        )
+
+
 def load_public_certificate(data: bytes) -> x509.Certificate:
     """A public certificate in PEM or DER (.cer, .crt, .pem, .der), for example a CA's."""
     data = bytes(data)
