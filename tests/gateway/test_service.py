@@ -33,7 +33,7 @@ def served_both():
         "GATEWAY_PORT": str(gateway_port),
         "WEB_CONCURRENCY": "2",
         "PORTAL_THREADS": "8",
-        "GATEWAY_WORKERS": "1",
+        "GATEWAY_WORKERS": "2",  # as make run: workers import the app with a running loop
         "LOG_LEVEL": "WARNING",
     }
     environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
