@@ -118,3 +118,31 @@ def test_the_trace_says_an_untrusted_back_end_got_no_certificate(
     content = response.content.decode()
     assert "Client certificate not sent" in content
     assert "the TLS handshake with the back end did not complete" in content
+
+
+def test_the_trace_says_an_expired_certificate_was_not_sent(
+    admin_client, start_backend, make_api, make_backend, trusted_ca, client_ca
+):
+    import datetime as dt
+
+    from certificates.actions import import_certificate
+    from tests import pki
+
+    server = start_backend()
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=100)
+    leaf = pki.make_leaf(
+        client_ca, "old.client.test", not_before=past, not_after=past + dt.timedelta(days=10)
+    )
+    expired = import_certificate(
+        "old", pki.make_pfx(leaf), pki.DEFAULT_PASSWORD, replace=False
+    ).certificate
+    make_backend(server.url, ca_certificates=[trusted_ca])
+    api = make_api(server.url, certificate=expired)
+    response = admin_client.post(
+        f"/apis/{api.name}/test/", {"operation": "get-order", "parameter_orderId": "1"}
+    )
+    content = response.content.decode()
+    assert "client_certificate_expired" in content
+    assert "Client certificate not sent" in content
+    assert "refused before connecting" in content
+    assert server.connections == 0
