@@ -449,7 +449,7 @@ def test_a_signed_in_caller_may_send_its_own_authorization_header_with_a_large_b
     admin_client,
 ):
     response = admin_client.post(
-        "/gateway/nothing-here",
+        "/apis/+add/",
         b"x" * (100 * 1024),
         content_type="application/octet-stream",
         headers={"Authorization": "Bearer the-back-ends-own-token"},
