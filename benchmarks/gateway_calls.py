@@ -227,11 +227,16 @@ def start_serve(data: Path, workers: int) -> tuple[subprocess.Popen, int]:
 
 def direct_context(certificate, backend):
     """The TLS context the gateway builds for this API."""
-    from gateway import forwarding, plans, tls
+    from gateway import forwarding, tls
 
-    context = tls.build_context(
-        forwarding.client_identity(certificate), plans.server_validation(backend)
+    validation = tls.ServerValidation(
+        validate_chain=backend.validate_certificate_chain,
+        validate_name=backend.validate_certificate_name,
+        ca_certificates_pem=tuple(
+            backend.ca_certificates.order_by("pk").values_list("certificate_pem", flat=True)
+        ),
     )
+    context = tls.build_context(forwarding.client_identity(certificate), validation)
     context.check_hostname = False  # names: tls.check_name, as the gateway checks them
     return context
 

@@ -11,42 +11,19 @@ from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
 
-from apis.models import Api, BackendCertificate, Operation
+from apis.effective import EffectiveSettings, effective_settings
+from apis.models import Api, Operation
 from certificates.models import Certificate
 from gateway import tls
 from gateway.stamps import StampReader
 
 
-def server_validation(backend) -> tls.ServerValidation:
-    if backend is None:
-        return tls.ServerValidation()
+def server_validation(settings: EffectiveSettings) -> tls.ServerValidation:
     return tls.ServerValidation(
-        validate_chain=backend.validate_certificate_chain,
-        validate_name=backend.validate_certificate_name,
-        ca_certificates_pem=tuple(
-            backend.ca_certificates.order_by("pk").values_list("certificate_pem", flat=True)
-        ),
+        validate_chain=settings.validate_chain,
+        validate_name=settings.validate_name,
+        ca_certificates_pem=tuple(ca.certificate_pem for ca in settings.ca_certificates),
     )
-
-
-def backend_certificate(backend) -> Certificate | None:
-    """The backend's gateway credentials: presented for the APIs that name no certificate."""
-    if backend is None:
-        return None
-    credential = (
-        BackendCertificate.objects.filter(backend=backend)
-        .select_related("certificate")
-        .order_by("pk")
-        .first()
-    )
-    return credential.certificate if credential else None
-
-
-def presented_certificate(api: Api, backend) -> Certificate | None:
-    """The API's own gateway credentials first, else the backend's."""
-    if api.client_certificate_id:
-        return Certificate.objects.filter(pk=api.client_certificate_id).first()
-    return backend_certificate(backend)
 
 
 @dataclass(frozen=True)
@@ -59,13 +36,13 @@ class Plan:
 
 
 def load_plan(api: Api) -> Plan:
-    """Three to five queries: the operations, the backend, its CA certificates, and the API's
-    certificate or the backend's credential."""
-    backend = api.backend()
+    """The operations, and what apis.effective says about the back end: the same answer the
+    pages show. A few queries, whatever the number of APIs."""
+    settings = effective_settings(api)
     return Plan(
         operations=tuple(api.operations.all()),
-        validation=server_validation(backend),
-        certificate=presented_certificate(api, backend),
+        validation=server_validation(settings),
+        certificate=settings.certificate,
     )
 
 
