@@ -4,8 +4,9 @@ import copy
 
 from django.http import JsonResponse
 
+from lib.rest import DEFAULT_TOP, MAX_BODY_BYTES, MAX_SKIP, MAX_TOP
 from portal.openapi_entities import DOCS, EXAMPLES, ID_EXAMPLES, IDENTIFIER, json_object
-from portal.rest import DEFAULT_TOP, MAX_BODY_BYTES, MAX_SKIP, MAX_TOP, RESOURCES, api_get
+from portal.rest import RESOURCES, api_get
 
 ERROR = json_object(
     {

@@ -5,6 +5,7 @@ from django.urls import include, path
 from gateway import console
 from gateway import views as gateway_views
 from portal import rest, token_views, views
+from portal.api_urls import ARM_PATTERNS
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -33,6 +34,7 @@ urlpatterns = [
     path("tokens/", token_views.token_list, name="api_tokens"),
     path("tokens/<int:pk>/revoke/", token_views.token_revoke, name="api_token_revoke"),
     path("api/", include("portal.api_urls")),
+    *ARM_PATTERNS,
     path("admin/", admin.site.urls),
 ]
 
