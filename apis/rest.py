@@ -51,50 +51,64 @@ def _find(model, names: list[str], target: str, what: str, field: str = "name") 
     return list(dict.fromkeys(found[name] for name in names))
 
 
-def _text(description: str, default=None, **schema):
+POLICY_EXAMPLE = (
+    "<policies>\n    <inbound>\n        <base />\n"
+    '        <authentication-certificate certificate-id="orders-client" />\n'
+    "    </inbound>\n    <backend>\n        <base />\n    </backend>\n"
+    "    <outbound>\n        <base />\n    </outbound>\n"
+    "    <on-error>\n        <base />\n    </on-error>\n</policies>"
+)
+
+
+def _text(description: str, default=..., **schema):
+    """A declared property; required unless given a default."""
     return Field(default, description=description, json_schema_extra=schema or None)
 
 
 class ApiProperties(Properties):
     """An API: its name on pages, URL suffix on the gateway and the back end it calls."""
 
-    display_name: str = _text("The name people see.")
-    path: str = _text("The URL suffix under the gateway, e.g. 'orders'.")
+    display_name: str = _text("The API's name as people see it.")
+    path: str = _text("URL suffix: callers reach the API at /gateway/{path}/...")
     service_url: str = _text("The back end's base URL.", format="uri")
-    protocols: list[Literal["http", "https"]] | None = _text("'http' and/or 'https'.")
-    description: str | None = _text("Free text.")
+    protocols: list[Literal["http", "https"]] | None = _text("Defaults to ['https'].", None)
+    description: str | None = _text("Free text.", None)
 
 
 class OperationProperties(Properties):
     """One operation of an API: a method and a URL template."""
 
-    display_name: str = _text("The name people see.")
-    method: str = _text("The HTTP method, e.g. GET.")
-    url_template: str = _text("The path under the API, e.g. '/orders/{id}'.")
-    description: str | None = _text("Free text.")
+    display_name: str = _text("The operation's name as people see it.")
+    method: str = _text("HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.")
+    url_template: str = _text("For example /orders/{orderId}.")
+    description: str | None = _text("Free text.", None)
 
 
 class PolicyProperties(Properties):
     """An API's policy document (XML)."""
 
-    format: Literal["xml", "rawxml"] | None = _text("'xml' (or 'rawxml').")
+    format: Literal["xml", "rawxml"] | None = _text(
+        "'xml' (default) or 'rawxml'; read as 'xml'.", None
+    )
     value: str = _text("The policy document.")
 
 
 class BackendTls(Properties):
-    validate_certificate_chain: bool | None = _text("Verify the back end's certificate chain.")
-    validate_certificate_name: bool | None = _text("Verify the back end's host name.")
+    validate_certificate_chain: bool | None = _text(
+        "Verify the back end's certificate chain.", None
+    )
+    validate_certificate_name: bool | None = _text("Verify the back end's host name.", None)
     ca_certificate_ids: list[str] | None = _text(
-        "Trusted CA certificates (Ids or resource ids); the reference has no such property."
+        "Trusted CA certificates (Ids or resource ids); the reference has no such property.", None
     )
 
 
 class BackendCredentials(Properties):
     certificate_ids: list[str] | None = _text(
-        "Client certificates presented (Ids or resource ids)."
+        "Client certificates presented (Ids or resource ids).", None
     )
     certificate: list[str] | None = _text(
-        "The same certificates by thumbprint (used when certificateIds is absent)."
+        "The same certificates by thumbprint (used when certificateIds is absent).", None
     )
 
 
@@ -102,8 +116,8 @@ class BackendProperties(Properties):
     """A back end: its URL, how its TLS is checked, the client certificate presented."""
 
     url: str = _text("The back end's base URL.", format="uri")
-    protocol: Literal["http"] | None = _text("Always 'http' (HTTP or HTTPS by the URL).")
-    description: str | None = _text("Free text.")
+    protocol: Literal["http"] | None = _text("Always 'http' (HTTP or HTTPS by the URL).", None)
+    description: str | None = _text("Free text.", None)
     tls: BackendTls | None = None
     credentials: BackendCredentials | None = None
 
@@ -113,6 +127,16 @@ class ApiResource(EntityResource):
     model = Api
     methods = ("GET", "HEAD", "PUT", "PATCH", "DELETE")
     write_model = ApiProperties
+    component, parameter, title = "Api", "apiId", "APIs"
+    about = "APIs published through the gateway."
+    example = {
+        "displayName": "Orders API",
+        "path": "orders",
+        "serviceUrl": "https://orders.internal:8443/v1",
+        "protocols": ["https"],
+        "description": "",
+    }
+    id_example = "orders"
     filters = {
         "name": "name",
         "properties/displayName": "display_name",
@@ -175,6 +199,10 @@ class OperationResource(EntityResource):
     model = Operation
     methods = ("GET", "HEAD", "PUT", "PATCH", "DELETE")
     write_model = OperationProperties
+    component, parameter, title = "Operation", "operationId", "Operations"
+    about = "An API's operations: a method and a URL template."
+    example = {"displayName": "Get order", "method": "GET", "urlTemplate": "/orders/{orderId}"}
+    id_example = "get-order"
     filters = {
         "name": "name",
         "properties/method": "method",
@@ -250,6 +278,15 @@ class PolicyResource(EntityResource):
     noun = "policy"
     write_model = PolicyProperties
     filters = {}
+    component, parameter, title = "Policy", "policyId", "Policies"
+    about = (
+        "An API's policy document (one per API, named 'policy'). Saving it sets the API's "
+        'gateway credentials, such as <authentication-certificate certificate-id="..." />. '
+        "DELETE brings back the default document."
+    )
+    example = {"format": "xml", "value": POLICY_EXAMPLE}
+    id_example = "policy"
+    name_schema = {"type": "string", "enum": ["policy"]}
     permissions = {
         "view": "apis.view_api",
         "add": "apis.change_api",
@@ -307,6 +344,23 @@ class BackendResource(EntityResource):
     model = Backend
     methods = ("GET", "HEAD", "PUT", "PATCH", "DELETE")
     write_model = BackendProperties
+    component, parameter, title = "Backend", "backendId", "Backends"
+    about = (
+        "Back end services: how the gateway verifies them and which client certificate it "
+        "presents to them."
+    )
+    example = {
+        "url": "https://orders.internal:8443",
+        "protocol": "http",
+        "description": "Orders service",
+        "tls": {
+            "validateCertificateChain": True,
+            "validateCertificateName": True,
+            "caCertificateIds": ["internal-root"],
+        },
+        "credentials": {"certificateIds": ["orders-client"]},
+    }
+    id_example = "orders-backend"
     filters = {"name": "name", "properties/url": "url"}
     permissions = {
         "view": "apis.view_backend",

@@ -37,6 +37,12 @@ IDENTIFIER_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{IDENTIFIER_MAX_LENGTH - 1
 class EntityResource(Resource):
     """A resource whose entities are named by the portal's Ids."""
 
+    name_schema = {
+        "type": "string",
+        "pattern": IDENTIFIER_PATTERN,
+        "maxLength": IDENTIFIER_MAX_LENGTH,
+    }
+
     def check_name(self, name: str) -> None:
         try:
             validate_identifier(name)
@@ -66,10 +72,13 @@ class CertificateProperties(CertificateFacts):
     """A client certificate: its PFX file (base64) and the file's password."""
 
     data: str = Field(
-        description="The PFX (PKCS#12) file, base64.", json_schema_extra={"writeOnly": True}
+        description="The .pfx (PKCS#12) file, base64.",
+        json_schema_extra={"writeOnly": True, "format": "byte"},
     )
     password: str = Field(
-        "", description="The PFX file's password.", json_schema_extra={"writeOnly": True}
+        "",
+        description="The file's password; used once, never stored.",
+        json_schema_extra={"writeOnly": True, "format": "password"},
     )
 
 
@@ -77,8 +86,8 @@ class CACertificateProperties(CertificateFacts):
     """A trusted CA certificate: a public certificate, PEM or DER, base64."""
 
     data: str = Field(
-        description="The certificate file (PEM or DER), base64.",
-        json_schema_extra={"writeOnly": True},
+        description="The certificate, PEM or DER, base64.",
+        json_schema_extra={"writeOnly": True, "format": "byte"},
     )
 
 
@@ -118,6 +127,14 @@ class CertificateResource(EntityResource):
     type = "certificates"
     model = Certificate
     write_model = CertificateProperties
+    component, parameter, title = "Certificate", "certificateId", "Client certificates"
+    about = (
+        "Certificates the gateway presents to back ends. PUT a .pfx file under an Id; PUT "
+        "again under the same Id to replace (rotate) it: everything that uses the Id presents "
+        "the new certificate from its next call."
+    )
+    example = {"data": "MIIKOQIBAzCCCe8GCSqGSIb3DQEHAaCC...", "password": "..."}
+    id_example = "orders-client"
     filters = {
         "name": "name",
         "subject": "subject",
@@ -158,6 +175,10 @@ class CACertificateResource(EntityResource):
     type = "caCertificates"
     model = CACertificate
     write_model = CACertificateProperties
+    component, parameter, title = "CaCertificate", "caCertificateId", "CA certificates"
+    about = "Public certificates trusted when verifying back ends (a private CA)."
+    example = {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t..."}
+    id_example = "internal-root"
     filters = CertificateResource.filters
     permissions = {
         "view": "certificates.view_cacertificate",

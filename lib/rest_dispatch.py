@@ -46,6 +46,14 @@ class Resource:
     permissions: dict[str, str] = {}  # "view", "add", "change", "delete" -> permission name
     write_model = Properties  # the writable properties, declared
     filters: dict[str, str] = {"name": "name"}  # $filter names -> model fields
+    # For the schema and the docs (lib/openapi.py):
+    component = ""  # its name in the schema: "Certificate"
+    parameter = ""  # its Id's path parameter: "certificateId"
+    title = ""  # "Client certificates"
+    about = ""  # what it is, in a sentence or two
+    example: dict = {}  # the properties of a PUT, as the docs show it
+    id_example = ""
+    name_schema: dict = {"type": "string"}
 
     @property
     def noun(self) -> str:
