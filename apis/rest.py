@@ -5,6 +5,7 @@ own forms and writes through apis.actions, so the API and the pages obey the sam
 leave the same audit trail.
 """
 
+import re
 from typing import Literal
 
 from django.db import IntegrityError
@@ -58,6 +59,19 @@ POLICY_EXAMPLE = (
     "    <outbound>\n        <base />\n    </outbound>\n"
     "    <on-error>\n        <base />\n    </on-error>\n</policies>"
 )
+
+
+# A policy may name a certificate or backend by its full resource id, as ARM clients write them.
+RESOURCE_ID_ATTRIBUTE = re.compile(
+    r"""\b(certificate-id|backend-id)(\s*=\s*)(["'])/subscriptions/[^"'<>]*?"""
+    r"""/(?:certificates|backends)/([^"'/<>]+)\3""",
+    re.IGNORECASE,
+)
+
+
+def bare_ids(document: str) -> str:
+    """The policy document with resource ids in certificate-id and backend-id made bare Ids."""
+    return RESOURCE_ID_ATTRIBUTE.sub(r"\1\2\3\4\3", document)
 
 
 def _text(description: str, default=..., **schema):
@@ -322,7 +336,7 @@ class PolicyResource(EntityResource):
             self._save(request, obj, policy.DEFAULT_POLICY)
 
     def put(self, request, parent, name, properties, existing, route):
-        return self._save(request, existing, properties.value)
+        return self._save(request, existing, bare_ids(properties.value))
 
     def _save(self, request, api, value):
         try:

@@ -301,3 +301,15 @@ def test_a_backend_in_use_by_an_api_policy_is_409(arm, orders):
     )
     response = arm.delete("/backends/orders-backend", **{"If-Match": "*"})
     assert response.status_code == 409
+
+
+def test_a_policy_may_name_a_certificate_by_its_resource_id(arm, orders, certificate):
+    reference = (
+        f'<authentication-certificate certificate-id="{PREFIX}/certificates/orders-client" />'
+    )
+    document = DEFAULT_POLICY.replace("<inbound>", f"<inbound>\n{reference}")
+    response = arm.put("/apis/orders/policies/policy", {"properties": {"value": document}})
+    assert response.status_code == 201, response.content
+    orders.refresh_from_db()
+    assert orders.client_certificate == certificate
+    assert 'certificate-id="orders-client"' in orders.policy_xml
