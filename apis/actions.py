@@ -12,7 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from apis import policy, policy_editing
-from apis.models import BASIC_PASSWORD_PLACEHOLDER, Api, Backend, Operation
+from apis.models import BASIC_PASSWORD_PLACEHOLDER, Api, Backend, CredentialsKind, Operation
+from audit.models import Action
 from audit.trail import record
 from certificates.models import CACertificate, Certificate
 
@@ -27,7 +28,7 @@ class StaleChange(Exception):
 
 @dataclass(frozen=True)
 class GatewayCredentials:
-    kind: str  # "none", "basic" or "certificate"
+    kind: CredentialsKind
     certificate: Certificate | None = None
     username: str = ""
     password: str | None = None  # None keeps the stored password
@@ -36,7 +37,7 @@ class GatewayCredentials:
 def credentials_summary(api: Api) -> dict:
     """The audit trail's picture of an API's gateway credentials; never the password."""
     return {
-        "gatewayCredentials": api.gateway_credentials,
+        "gatewayCredentials": api.gateway_credentials.label,
         "certificateId": api.client_certificate.name if api.client_certificate_id else None,
         "basicUsername": api.basic_username or None,
     }
@@ -77,7 +78,11 @@ def create_api(
             description=description,
         )
         record(
-            request, "api-created", object_type="api", object_id=api.name, after=_api_summary(api)
+            request,
+            Action.API_CREATED,
+            object_type="api",
+            object_id=api.name,
+            after=_api_summary(api),
         )
     return api
 
@@ -108,7 +113,7 @@ def update_api(
         current.save()
         record(
             request,
-            "api-changed",
+            Action.API_CHANGED,
             object_type="api",
             object_id=current.name,
             before=before,
@@ -198,7 +203,7 @@ def save_policy(api: Api, xml_text: str, *, version: int | None, request=None) -
             after = credentials_summary(current)
             record(
                 request,
-                "policy-changed",
+                Action.POLICY_CHANGED,
                 object_type="api",
                 object_id=current.name,
                 before=before,
@@ -220,12 +225,14 @@ def set_gateway_credentials(
 ) -> Api:
     """The Backend form's change: rewrite the policy's authentication element, then save it."""
     basic = None
-    if credentials.kind == "basic":
+    if credentials.kind == CredentialsKind.BASIC:
         password = credentials.password
         if password is None:
             password = BASIC_PASSWORD_PLACEHOLDER
         basic = policy.BasicCredentials(credentials.username, password)
-    certificate_id = credentials.certificate.name if credentials.kind == "certificate" else None
+    certificate_id = (
+        credentials.certificate.name if credentials.kind == CredentialsKind.CERTIFICATE else None
+    )
     xml_text = policy_editing.set_gateway_credentials(
         api.policy_xml, certificate_id=certificate_id, basic=basic
     )
@@ -248,7 +255,11 @@ def delete_api(api: Api, *, request=None) -> None:
     with transaction.atomic():
         api.delete()
         record(
-            request, "api-deleted", object_type="api", object_id=api.name, before=_api_summary(api)
+            request,
+            Action.API_DELETED,
+            object_type="api",
+            object_id=api.name,
+            before=_api_summary(api),
         )
 
 
@@ -257,7 +268,7 @@ def save_operation(operation: Operation, *, created: bool, request=None) -> Oper
         operation.save()
         record(
             request,
-            "operation-created" if created else "operation-changed",
+            Action.OPERATION_CREATED if created else Action.OPERATION_CHANGED,
             object_type="operation",
             object_id=f"{operation.api.name}/{operation.name}",
             after={"method": operation.method, "urlTemplate": operation.url_template},
@@ -270,7 +281,7 @@ def delete_operation(operation: Operation, *, request=None) -> None:
         operation.delete()
         record(
             request,
-            "operation-deleted",
+            Action.OPERATION_DELETED,
             object_type="operation",
             object_id=f"{operation.api.name}/{operation.name}",
             before={"method": operation.method, "urlTemplate": operation.url_template},
@@ -327,7 +338,7 @@ def save_backend(
             backend.client_certificates.set(client_certificates)
             record(
                 request,
-                "backend-created" if created else "backend-changed",
+                Action.BACKEND_CREATED if created else Action.BACKEND_CHANGED,
                 object_type="backend",
                 object_id=backend.name,
                 before=before,
@@ -350,5 +361,9 @@ def delete_backend(backend: Backend, *, request=None) -> None:
         before = backend_summary(backend)
         backend.delete()
         record(
-            request, "backend-deleted", object_type="backend", object_id=backend.name, before=before
+            request,
+            Action.BACKEND_DELETED,
+            object_type="backend",
+            object_id=backend.name,
+            before=before,
         )

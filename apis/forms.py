@@ -3,7 +3,7 @@ import re
 from django import forms
 from django.utils import timezone
 
-from apis.models import Api, Backend, Operation
+from apis.models import Api, Backend, CredentialsKind, Operation
 from certificates.models import Certificate
 
 PATH_PATTERN = re.compile(r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*\Z")
@@ -72,9 +72,9 @@ class CertificateChoiceField(forms.ModelChoiceField):
 
 
 class GatewayCredentialsForm(forms.Form):
-    KINDS = [("none", "None"), ("basic", "Basic"), ("certificate", "Client cert")]
-
-    kind = forms.ChoiceField(label="Gateway credentials", choices=KINDS, widget=forms.RadioSelect)
+    kind = forms.ChoiceField(
+        label="Gateway credentials", choices=CredentialsKind.choices, widget=forms.RadioSelect
+    )
     certificate = CertificateChoiceField(
         label="Client certificate",
         queryset=Certificate.objects.only("pk", "name", "thumbprint", "not_after"),
@@ -99,9 +99,9 @@ class GatewayCredentialsForm(forms.Form):
     def clean(self):
         data = super().clean()
         kind = data.get("kind")
-        if kind == "certificate" and not data.get("certificate"):
+        if kind == CredentialsKind.CERTIFICATE and not data.get("certificate"):
             self.add_error("certificate", "Choose the client certificate the gateway presents.")
-        if kind == "basic":
+        if kind == CredentialsKind.BASIC:
             if not data.get("username"):
                 self.add_error("username", "Enter the username the back end expects.")
             elif ":" in data["username"]:

@@ -12,6 +12,14 @@ from certificates.validators import IDENTIFIER_MAX_LENGTH, validate_identifier
 BASIC_PASSWORD_PLACEHOLDER = "{{gateway-credentials-password}}"
 
 
+class CredentialsKind(models.TextChoices):
+    """What the gateway presents to an API's back end ("Gateway credentials")."""
+
+    NONE = "none", "None"
+    BASIC = "basic", "Basic"
+    CERTIFICATE = "certificate", "Client cert"
+
+
 class Api(models.Model):
     name = models.CharField(
         "Id", max_length=IDENTIFIER_MAX_LENGTH, unique=True, validators=[validate_identifier]
@@ -53,12 +61,12 @@ class Api(models.Model):
         return reverse("apis:design", args=[self.name])
 
     @property
-    def gateway_credentials(self) -> str:
+    def gateway_credentials(self) -> CredentialsKind:
         if self.client_certificate_id:
-            return "Client cert"
+            return CredentialsKind.CERTIFICATE
         if self.basic_username:
-            return "Basic"
-        return "None"
+            return CredentialsKind.BASIC
+        return CredentialsKind.NONE
 
     def backend(self):
         """The backend this API calls: named in its policy, else the longest URL prefix."""

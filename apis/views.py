@@ -97,9 +97,7 @@ def api_design(request, name):
 def backend_edit(request, name):
     api = _api(name)
     initial = {
-        "kind": {"Client cert": "certificate", "Basic": "basic"}.get(
-            api.gateway_credentials, "none"
-        ),
+        "kind": api.gateway_credentials,
         "certificate": api.client_certificate.name if api.client_certificate_id else None,
         "username": api.basic_username,
         "version": api.version,

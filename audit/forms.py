@@ -3,36 +3,7 @@ from datetime import date, datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
-from audit.models import AuditEvent
-
-# What the apps record today; actions found in the trail are offered too.
-KNOWN_ACTIONS = [
-    "sign-in",
-    "sign-in-failed",
-    "change-refused",
-    "certificate-uploaded",
-    "certificate-replaced",
-    "certificate-deleted",
-    "certificate-delete-blocked",
-    "certificate-ownership-changed",
-    "ca-certificate-uploaded",
-    "ca-certificate-replaced",
-    "ca-certificate-deleted",
-    "ca-certificate-delete-blocked",
-    "api-created",
-    "api-changed",
-    "api-deleted",
-    "policy-changed",
-    "operation-created",
-    "operation-changed",
-    "operation-deleted",
-    "backend-created",
-    "backend-changed",
-    "backend-deleted",
-    "api-token-created",
-    "api-token-revoked",
-    "keyring-rotated",
-]
+from audit.models import Action, AuditEvent
 
 
 def _choices(values) -> list[tuple[str, str]]:
@@ -56,7 +27,7 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         recorded = AuditEvent.objects.order_by().values_list("action", "object_type").distinct()
-        actions, types = set(KNOWN_ACTIONS), {"certificate", "api", "backend", "user"}
+        actions, types = set(Action.values), {"certificate", "api", "backend", "user"}
         for action, object_type in recorded:
             actions.add(action)
             if object_type:

@@ -4,6 +4,40 @@ from django.conf import settings
 from django.db import models
 
 
+class Action(models.TextChoices):
+    """Everything the trail records. Every record() call names one of these."""
+
+    SIGN_IN = "sign-in", "Signed in"
+    SIGN_IN_FAILED = "sign-in-failed", "Sign-in failed"
+    SIGN_IN_LOCKED_OUT = "sign-in-locked-out", "Sign-in locked out"
+    CHANGE_REFUSED = "change-refused", "Change refused"
+    CERTIFICATE_UPLOADED = "certificate-uploaded", "Certificate uploaded"
+    CERTIFICATE_REPLACED = "certificate-replaced", "Certificate replaced"
+    CERTIFICATE_DELETED = "certificate-deleted", "Certificate deleted"
+    CERTIFICATE_DELETE_BLOCKED = "certificate-delete-blocked", "Certificate deletion blocked"
+    CERTIFICATE_OWNERSHIP_CHANGED = "certificate-ownership-changed", "Certificate ownership changed"
+    CA_CERTIFICATE_UPLOADED = "ca-certificate-uploaded", "CA certificate uploaded"
+    CA_CERTIFICATE_REPLACED = "ca-certificate-replaced", "CA certificate replaced"
+    CA_CERTIFICATE_DELETED = "ca-certificate-deleted", "CA certificate deleted"
+    CA_CERTIFICATE_DELETE_BLOCKED = (
+        "ca-certificate-delete-blocked",
+        "CA certificate deletion blocked",
+    )
+    API_CREATED = "api-created", "API created"
+    API_CHANGED = "api-changed", "API changed"
+    API_DELETED = "api-deleted", "API deleted"
+    POLICY_CHANGED = "policy-changed", "Policy changed"
+    OPERATION_CREATED = "operation-created", "Operation created"
+    OPERATION_CHANGED = "operation-changed", "Operation changed"
+    OPERATION_DELETED = "operation-deleted", "Operation deleted"
+    BACKEND_CREATED = "backend-created", "Backend created"
+    BACKEND_CHANGED = "backend-changed", "Backend changed"
+    BACKEND_DELETED = "backend-deleted", "Backend deleted"
+    API_TOKEN_CREATED = "api-token-created", "API token created"
+    API_TOKEN_REVOKED = "api-token-revoked", "API token revoked"
+    KEYRING_ROTATED = "keyring-rotated", "Key ring rotated"
+
+
 class AuditTrailIsAppendOnly(Exception):
     """Raised on any attempt to change or delete an audit event through the ORM."""
 

@@ -2,12 +2,13 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
+from audit.models import Action
 from audit.trail import record
 
 
 @receiver(user_logged_in)
 def record_sign_in(sender, request, user, **kwargs):
-    record(request, "sign-in", object_type="user", object_id=user.get_username())
+    record(request, Action.SIGN_IN, object_type="user", object_id=user.get_username())
 
 
 @receiver(user_login_failed)
@@ -15,7 +16,7 @@ def record_failed_sign_in(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username", ""))[:150]
     record(
         request,
-        "sign-in-failed",
+        Action.SIGN_IN_FAILED,
         object_type="user",
         object_id=username,
         actor_name=username,
@@ -27,7 +28,7 @@ def record_failed_sign_in(sender, credentials, request=None, **kwargs):
 def record_lockout(sender, request, username=None, ip_address=None, **kwargs):
     record(
         request,
-        "sign-in-locked-out",
+        Action.SIGN_IN_LOCKED_OUT,
         object_type="user",
         object_id=str(username or "")[:150],
         actor_name=str(username or "")[:150],

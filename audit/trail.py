@@ -2,7 +2,7 @@
 
 import logging
 
-from audit.models import AuditEvent
+from audit.models import Action, AuditEvent
 
 logger = logging.getLogger("audit")
 
@@ -16,7 +16,7 @@ def source_address(request) -> str | None:
 
 def record(
     request,
-    action: str,
+    action: Action,
     *,
     object_type: str = "",
     object_id: str = "",

@@ -3,7 +3,6 @@ from datetime import UTC
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -11,9 +10,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from audit.csv_export import csv_lines
 from audit.forms import AuditFilterForm, filter_events
 from audit.models import AuditEvent
+from lib.csv import csv_lines
+from lib.listing import filters, is_partial, page_of
 
 PAGE_SIZE = 50
 EXPORT_HEADER = [
@@ -39,36 +39,24 @@ def _filtered(request):
     return form, query, problems, filter_events(AuditEvent.objects.all(), filters)
 
 
-def _requested_page(request) -> int | None:
-    try:
-        return int(request.GET.get("page", ""))
-    except ValueError:
-        return None
-
-
 @can_view
 @vary_on_headers("HX-Request", "HX-History-Restore-Request")
 @require_http_methods(["GET"])
 def event_list(request):
     form, query, problems, events = _filtered(request)
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
-    requested = _requested_page(request)
-    if requested is not None and requested != page.number and page.paginator.count:
-        problems.append(
-            f"There is no page {requested}; this is page {page.number} "
-            f"of {page.paginator.num_pages}."
-        )
+    page = page_of(request, events, PAGE_SIZE, problems)
     base = reverse("audit:list")
     export = reverse("audit:export")
     context = {
         "form": form,
         "page": page,
         "query": query,
+        "filters": filters(query),
         "problems": problems,
         "export_url": f"{export}?{query}" if query else export,
     }
     template = "audit/list.html"
-    partial = request.htmx and not request.htmx.history_restore_request
+    partial = is_partial(request)
     response = render(request, f"{template}#results" if partial else template, context)
     if partial:
         pairs = query + (f"&page={page.number}" if page.number > 1 else "")

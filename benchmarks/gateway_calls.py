@@ -305,7 +305,7 @@ def gateway_queries(token: str | None = None) -> list[str]:
     else:
         client = Client(HTTP_HOST="127.0.0.1")
         user = User.objects.get(username=harness.ADMIN_USERNAME)
-        client.force_login(user, backend="portal.auth.PermissionBackend")
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     url = f"/gateway/bench/{PATH}"
     for _ in range(2):
         response = client.get(url)
@@ -330,7 +330,7 @@ def profile(count: int, token: str) -> None:
     session = Client(HTTP_HOST="127.0.0.1")
     session.force_login(
         User.objects.get(username=harness.ADMIN_USERNAME),
-        backend="portal.auth.PermissionBackend",
+        backend="django.contrib.auth.backends.ModelBackend",
     )
     bearer = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
     url = f"/gateway/bench/{PATH}"
@@ -353,7 +353,7 @@ def main() -> None:
     with harness.throwaway_portal("gateway") as data:
         print(f"Seeding {args.certificates:,} certificates ...", file=sys.stderr, flush=True)
         harness.seed(args.certificates, args.apis)
-        from portal.tokens import issue_token
+        from accounts.tokens import issue_token
 
         _, token = issue_token(harness.administrator(), "benchmark")
         backends = []

@@ -68,7 +68,7 @@ def administrator():
     """A member of Administrators (not a superuser: permission checks cost what they cost)."""
     from django.contrib.auth.models import Group, User
 
-    from portal.roles import ADMINISTRATORS
+    from accounts.roles import ADMINISTRATORS
 
     user = User.objects.create_user(username=ADMIN_USERNAME, password=ADMIN_PASSWORD)
     user.groups.add(Group.objects.get(name=ADMINISTRATORS))

@@ -193,7 +193,9 @@ class Pages:
             ("CSV export (whole inventory)", "get", "/certificates/export.csv", 200),
         ]
         self.client = Client(HTTP_HOST="127.0.0.1")
-        self.client.force_login(harness.administrator(), backend="portal.auth.PermissionBackend")
+        self.client.force_login(
+            harness.administrator(), backend="django.contrib.auth.backends.ModelBackend"
+        )
         # The first request of a session renews it (portal.sessions): not part of any page.
         self.client.get("/")
         self.before = self._state()

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
+from audit.models import Action
 from audit.trail import record
 from certificates.facts import describe_certificate
 from certificates.models import CACertificate, Certificate
@@ -122,7 +123,7 @@ def import_certificate(
             certificate.save()
             record(
                 request,
-                "certificate-uploaded" if created else "certificate-replaced",
+                Action.CERTIFICATE_UPLOADED if created else Action.CERTIFICATE_REPLACED,
                 object_type="certificate",
                 object_id=name,
                 before=before,
@@ -141,7 +142,12 @@ def import_certificate(
 
 def delete_certificate(certificate, *, request=None, actor=None) -> None:
     """Delete a client or CA certificate; raise CertificateInUse (and audit it) while used."""
-    kind = "certificate" if isinstance(certificate, Certificate) else "ca-certificate"
+    if isinstance(certificate, Certificate):
+        kind = "certificate"
+        blocked, deleted = Action.CERTIFICATE_DELETE_BLOCKED, Action.CERTIFICATE_DELETED
+    else:
+        kind = "ca-certificate"
+        blocked, deleted = Action.CA_CERTIFICATE_DELETE_BLOCKED, Action.CA_CERTIFICATE_DELETED
     pk = certificate.pk
     try:
         with transaction.atomic():
@@ -160,7 +166,7 @@ def delete_certificate(certificate, *, request=None, actor=None) -> None:
             raise
         record(
             request,
-            f"{kind}-delete-blocked",
+            blocked,
             object_type=kind,
             object_id=certificate.name,
             message="Used by " + ", ".join(str(usage) for usage in usages),
@@ -169,7 +175,7 @@ def delete_certificate(certificate, *, request=None, actor=None) -> None:
         raise CertificateInUse(certificate, usages) from None
     record(
         request,
-        f"{kind}-deleted",
+        deleted,
         object_type=kind,
         object_id=certificate.name,
         before=certificate_summary(certificate),
@@ -201,7 +207,9 @@ def import_ca_certificate(
             ca.save()
             record(
                 request,
-                "ca-certificate-uploaded" if before is None else "ca-certificate-replaced",
+                Action.CA_CERTIFICATE_UPLOADED
+                if before is None
+                else Action.CA_CERTIFICATE_REPLACED,
                 object_type="ca-certificate",
                 object_id=name,
                 before=before,

@@ -2,7 +2,7 @@
 
 Per-row work is nearly all of an export of thousands of certificates, so the rows are read as
 tuples rather than model instances, dates and status use one `now` for the whole export, and
-the CSV goes out in chunks of rows (audit.csv_export) rather than line by line.
+the CSV goes out in chunks of rows (lib.csv) rather than line by line.
 """
 
 import json
@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from audit.csv_export import csv_lines
 from certificates.inventory import usages_by_certificate
 from certificates.models import EXPIRING_SOON_DAYS
+from lib.csv import csv_lines
 
 # JSON key and CSV header, in column order.
 FIELDS = [

@@ -21,11 +21,11 @@ from certificates.forms import validate_tag
 from certificates.models import (
     SEARCH_SEPARATOR,
     Certificate,
-    _protected_relations,
     named_by_usage,
+    protected_relations,
     referenced_keys,
 )
-from portal import rawsql
+from lib import sql
 
 STATUS_CHOICES = [
     ("", "Any"),
@@ -285,7 +285,7 @@ def usages_by_certificate(certificates) -> dict[int, list]:
     else:
         keys = certificates.order_by().values("pk")
     found = defaultdict(list)
-    for relation in _protected_relations(Certificate):
+    for relation in protected_relations(Certificate):
         model, field = relation.related_model, relation.field
         related = model._default_manager.filter(**{f"{field.name}__in": keys})
         if joined := named_by_usage(relation):
@@ -358,11 +358,11 @@ def _count_expiring(ranges: dict[str, dict]) -> dict[str, int]:
     parts, params = [], []
     for bounds in ranges.values():
         where = " AND ".join(f"{{c.not_after}} {_OPERATORS[op]} %s" for op in bounds) or "1 = 1"
-        # Names come from the model (portal.rawsql), operators from _OPERATORS; values are params.
+        # Names come from the model (lib.sql), operators from _OPERATORS; values are params.
         parts.append(f"(SELECT COUNT(*) FROM {{c}} WHERE {where})")  # noqa: S608
-        params += [rawsql.datetime_parameter(moment) for moment in bounds.values()]
+        params += [sql.datetime_parameter(moment) for moment in bounds.values()]
     with connection.cursor() as cursor:
-        cursor.execute(rawsql.sql("SELECT " + ", ".join(parts), c=Certificate), params)
+        cursor.execute(sql.sql("SELECT " + ", ".join(parts), c=Certificate), params)
         return dict(zip(ranges, cursor.fetchone(), strict=True))
 
 

@@ -51,7 +51,7 @@ class SQLiteIndex(models.Index):
         return f"-- {self.name}: an index on SQLite only"
 
 
-def _protected_relations(model):
+def protected_relations(model):
     return [
         relation
         for relation in model._meta.related_objects
@@ -77,7 +77,7 @@ def referenced_keys(model):
         relation.related_model._default_manager.filter(**{f"{relation.field.name}__isnull": False})
         .order_by()
         .values(relation.field.attname)
-        for relation in _protected_relations(model)
+        for relation in protected_relations(model)
     ]
     if not keys:
         return model._default_manager.none().values("pk")
@@ -97,7 +97,7 @@ class CertificateQuerySet(models.QuerySet):
     def with_usage_count(self):
         """Annotate `usage_count`: how many objects reference each certificate (one query)."""
         total = models.Value(0)
-        for relation in _protected_relations(self.model):
+        for relation in protected_relations(self.model):
             count = (
                 relation.related_model.objects.filter(
                     **{relation.field.name: models.OuterRef("pk")}
@@ -189,7 +189,7 @@ class CertificateFactsMixin(models.Model):
         this app does not import them.
         """
         found = []
-        for relation in _protected_relations(self):
+        for relation in protected_relations(self):
             accessor = relation.get_accessor_name()
             if relation.one_to_one:
                 related = getattr(self, accessor, None)

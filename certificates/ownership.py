@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from audit.models import Action
 from audit.trail import record
 from certificates.models import Certificate
 
@@ -28,7 +29,7 @@ def set_ownership(
         certificate.save(update_fields=list(FIELDS))
         record(
             request,
-            "certificate-ownership-changed",
+            Action.CERTIFICATE_OWNERSHIP_CHANGED,
             object_type="certificate",
             object_id=certificate.name,
             before=before,

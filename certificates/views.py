@@ -2,7 +2,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -28,6 +27,7 @@ from certificates.inventory import Inventory, attach_usages, search, usages_by_c
 from certificates.models import CACertificate, Certificate
 from certificates.ownership import ownership_summary, set_ownership
 from certificates.upload_errors import PfxError
+from lib.listing import filters, is_partial, page_of
 
 PAGE_SIZE = 50
 VALIDITY_MESSAGES = {
@@ -45,41 +45,17 @@ can_add_ca = permission_required("certificates.add_cacertificate", raise_excepti
 can_delete_ca = permission_required("certificates.delete_cacertificate", raise_exception=True)
 
 
-def _requested_page(request) -> int | None:
-    try:
-        return int(request.GET.get("page", ""))
-    except ValueError:
-        return None
-
-
-def _page(request, queryset, per_page, problems: list):
-    """The requested page; past the end it is the last one, and the list says so."""
-    page = Paginator(queryset, per_page).get_page(request.GET.get("page"))
-    requested = _requested_page(request)
-    if requested is not None and requested != page.number and page.paginator.count:
-        problems.append(
-            f"There is no page {requested}; this is page {page.number} "
-            f"of {page.paginator.num_pages}."
-        )
-    return page
-
-
-def _partial(request) -> bool:
-    # A history-restore request (back button after the cache dropped the page) wants it whole.
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
 def _listing(request, queryset, template):
     query = request.GET.get("q", "")
     problems = []
-    page = _page(request, search(queryset, query), PAGE_SIZE, problems)
+    page = page_of(request, search(queryset, query), PAGE_SIZE, problems)
     context = {
         "page": page,
         "q": query,
-        "query": urlencode({"q": query}) if query else "",
+        "filters": filters(urlencode({"q": query}) if query else ""),
         "problems": problems,
     }
-    if _partial(request):
+    if is_partial(request):
         template = f"{template}#results"
     return render(request, template, context)
 
@@ -90,20 +66,21 @@ def _listing(request, queryset, template):
 def certificate_list(request):
     inventory = Inventory.from_query(request.GET)
     problems = list(inventory.problems)
-    page = _page(request, inventory.certificates(), inventory.filters["per_page"], problems)
+    page = page_of(request, inventory.certificates(), inventory.filters["per_page"], problems)
     context = {
         "inventory": inventory,
         "form": inventory.form(),
         "page": page,
         "certificates": attach_usages(page.object_list),
         "query": inventory.query(),
+        "filters": filters(inventory.query()),
         "problems": problems,
         "columns": inventory.columns(),
         "csv_url": inventory.export_url("csv"),
         "json_url": inventory.export_url("json"),
     }
     template = "certificates/list.html"
-    if not _partial(request):
+    if not is_partial(request):
         return render(request, template, context)
     response = render(request, f"{template}#results", context)
     # The address bar shows the filters in their short form, ready to share.

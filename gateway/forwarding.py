@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import httpx
 from cryptography import x509
 from django.conf import settings
+from django.db.models import Subquery
 from django.utils import timezone
 
 from apis.models import Api
@@ -22,7 +23,6 @@ from gateway import tls
 from gateway.models import STAMP_ROW, ConfigurationStamp
 from gateway.plans import PlanCache
 from gateway.routing import match_operation
-from portal import rawsql
 
 logger = logging.getLogger("gateway")
 
@@ -98,15 +98,11 @@ def find_api(path: str) -> tuple[Api, str, str | None] | None:
     """
     segments = path.strip("/").split("/")
     prefixes = ["/".join(segments[:n]) for n in range(len(segments), 0, -1)]
-    # A statement written by hand (see portal.rawsql): every call runs it.
-    statement = rawsql.sql(
-        "SELECT {api}.*, (SELECT {stamp.value} FROM {stamp} WHERE {stamp.id} = %s) "
-        "AS configuration_stamp FROM {api} WHERE {api.path} IN ({prefixes})",
-        api=Api,
-        stamp=ConfigurationStamp,
-        prefixes=len(prefixes),
+    stamp = ConfigurationStamp.objects.filter(pk=STAMP_ROW).values("value")
+    candidates = Api.objects.filter(path__in=prefixes).annotate(
+        configuration_stamp=Subquery(stamp[:1])
     )
-    apis = {api.path: api for api in Api.objects.raw(statement, [STAMP_ROW, *prefixes])}
+    apis = {api.path: api for api in candidates}
     for prefix in prefixes:
         if prefix in apis:
             api = apis[prefix]

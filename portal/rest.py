@@ -17,12 +17,14 @@ from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts import tokens
+from accounts.models import Scope
 from apis.rest import APIS, BACKENDS, OPERATIONS, POLICIES
+from audit.models import Action
 from audit.trail import record
 from certificates.rest import CA_CERTIFICATES, CERTIFICATES
 from lib.rest import ARM_SERVICE_TYPE, ArmRoute, RestError, Route, error_response
 from lib.rest_dispatch import Dispatcher, nothing_at
-from portal import tokens
 
 logger = logging.getLogger(__name__)
 
@@ -50,21 +52,19 @@ def _csrf_rejects(request) -> bool:
     return CsrfViewMiddleware(lambda request: None).process_view(request, None, (), {}) is not None
 
 
-def _token_of(token: str):
-    """The API token (and its user) behind a bearer token, or None: tokens are read here only."""
-    return tokens.authenticate(token)
-
-
-def authenticate(request) -> None:
+def authenticate(request, scope: Scope = Scope.MANAGEMENT) -> None:
     """Make the token's user (or the session's) request.user, or raise a 401."""
     header = request.META.get("HTTP_AUTHORIZATION")
     if header is not None:
         scheme, _, token = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthorized("Send the token as 'Authorization: Bearer <token>'.")
-        api_token = _token_of(token.strip())
+        api_token = tokens.authenticate(token.strip(), scope)
         if api_token is None:
-            raise _unauthorized("The token is unknown or revoked, or its user is inactive.")
+            raise _unauthorized(
+                "The token is unknown, revoked, expired or not for this use, "
+                "or its user is inactive."
+            )
         # record() and permission checks read request.user: the token acts as its user.
         request.user = api_token.user
         request.api_token = api_token
@@ -88,7 +88,7 @@ def require(request, permission: str) -> None:
     if request.method not in SAFE_METHODS:
         record(
             request,
-            "change-refused",
+            Action.CHANGE_REFUSED,
             object_type="url",
             object_id=request.path[:200],
             message=f"{request.method} refused: the user's role does not allow changes.",
@@ -241,7 +241,7 @@ def bearer_or_session(view):
             request.META.pop("HTTP_AUTHORIZATION", None)
         try:
             if carries_token or request.user.is_authenticated:
-                authenticate(request)
+                authenticate(request, Scope.GATEWAY)
         except RestError as error:
             return error_response(error)
         if header and not carries_token:

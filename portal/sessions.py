@@ -1,7 +1,4 @@
-"""Sessions: read by one hand-written statement, and kept alive without a write per request.
-
-SessionStore is Django's database store with the session read by portal.rawsql rather than the
-ORM (a session is read on every signed-in request).
+"""Sessions kept alive without a write per request (Django's database session store).
 
 Django's SESSION_SAVE_EVERY_REQUEST writes the session (a write transaction) on every request
 to push its expiry on. This middleware writes it at most once every SESSION_REFRESH_SECONDS:
@@ -13,10 +10,6 @@ renewed only when the session is saved.
 import time
 
 from django.conf import settings
-from django.contrib.sessions.backends import db
-from django.utils import timezone
-
-from portal import rawsql
 
 REFRESHED_AT = "_refreshed_at"
 
@@ -42,20 +35,3 @@ class SessionRefreshMiddleware:
             if now - session.get(REFRESHED_AT, 0) >= refresh_interval():
                 session[REFRESHED_AT] = now  # modified: SessionMiddleware saves it
         return response
-
-
-class SessionStore(db.SessionStore):
-    """Django's database store; the session is read as Django reads it, by a raw statement."""
-
-    def _get_session_from_db(self):
-        model = self.model
-        statement = rawsql.sql(
-            "SELECT * FROM {session} WHERE {session.session_key} = %s "
-            "AND {session.expire_date} > %s",
-            session=model,
-        )
-        now = rawsql.datetime_parameter(timezone.now())
-        session = rawsql.first(model.objects.raw(statement, [self.session_key, now]))
-        if session is None:
-            self._session_key = None
-        return session

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "audit",
+    "accounts",
     "certificates",
     "apis",
     "gateway",
@@ -68,8 +69,7 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # Django's ModelBackend, with permissions read in one query.
-    "portal.auth.PermissionBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 # Sign-in throttling: after this many failures for one username from one address, that pair
 # is locked out for the cool-off time; a success resets the count.
@@ -145,7 +145,6 @@ SESSION_COOKIE_AGE = envint("PORTAL_SESSION_IDLE_SECONDS", 8 * 3600, minimum=60)
 # A session in use is kept alive by portal.sessions.SessionRefreshMiddleware, which writes it
 # at most once a minute rather than on every request (SESSION_SAVE_EVERY_REQUEST).
 SESSION_REFRESH_SECONDS = 60
-SESSION_ENGINE = "portal.sessions"
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

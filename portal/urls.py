@@ -2,9 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts import views as account_views
 from gateway import console
 from gateway import views as gateway_views
-from portal import rest, token_views, views
+from portal import rest, views
 from portal.api_urls import ARM_PATTERNS
 
 urlpatterns = [
@@ -31,8 +32,8 @@ urlpatterns = [
         name="gateway_call",
     ),
     path("audit/", include("audit.urls")),
-    path("tokens/", token_views.token_list, name="api_tokens"),
-    path("tokens/<int:pk>/revoke/", token_views.token_revoke, name="api_token_revoke"),
+    path("tokens/", account_views.token_list, name="api_tokens"),
+    path("tokens/<int:pk>/revoke/", account_views.token_revoke, name="api_token_revoke"),
     path("api/", include("portal.api_urls")),
     *ARM_PATTERNS,
     path("admin/", admin.site.urls),

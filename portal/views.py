@@ -8,10 +8,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts.roles import role_of
+from audit.models import Action
 from audit.trail import record
 from certificates import inventory
 from portal.bar_chart import Point, bar_chart
-from portal.roles import role_of
 
 HORIZONS = (30, 60, 90)
 
@@ -79,7 +80,7 @@ def permission_denied(request, exception=None):
     if request.method not in ("GET", "HEAD", "OPTIONS") and request.user.is_authenticated:
         record(
             request,
-            "change-refused",
+            Action.CHANGE_REFUSED,
             object_type="url",
             object_id=request.path[:200],
             message=f"{request.method} refused: the user's role does not allow changes.",

@@ -3,7 +3,7 @@ import os
 import pytest
 from django.contrib.auth.models import Group, User
 
-from portal.roles import ADMINISTRATORS, REVIEWERS
+from accounts.roles import ADMINISTRATORS, REVIEWERS
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run
 # there unless told it is safe (the live server answers from its own thread).

@@ -1,6 +1,6 @@
 import pytest
 
-from apis.models import BASIC_PASSWORD_PLACEHOLDER, Api
+from apis.models import BASIC_PASSWORD_PLACEHOLDER, Api, CredentialsKind
 from audit.models import AuditEvent
 from certificates.models import Certificate
 
@@ -30,7 +30,7 @@ def test_an_administrator_adds_an_api(admin_client):
         "https://orders.internal/v1",
     )
     assert "<inbound>" in api.policy_xml
-    assert api.gateway_credentials == "None"
+    assert api.gateway_credentials == CredentialsKind.NONE
     assert AuditEvent.objects.filter(action="api-created", object_id="orders-api").exists()
 
 
@@ -108,7 +108,7 @@ def test_basic_credentials_keep_the_password_out_of_the_policy(admin_client, api
         {"kind": "basic", "username": "gateway", "password": "Top-s3cret!", "version": api.version},
     )
     api = refreshed(api)
-    assert api.gateway_credentials == "Basic"
+    assert api.gateway_credentials == CredentialsKind.BASIC
     assert "Top-s3cret!" not in api.policy_xml
     assert BASIC_PASSWORD_PLACEHOLDER in api.policy_xml
     assert "Top-s3cret!" not in api.basic_password_encrypted

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from audit.csv_export import csv_lines, formula_safe
+from lib.csv import csv_lines, formula_safe
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@A1", "\tx", "\rx", "=cmd|' /C calc'!A0"])

@@ -10,9 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from audit.csv_export import formula_safe
 from certificates.export import FIELDS, _timestamp
 from certificates.models import Certificate
+from lib.csv import formula_safe
 from tests.certificates.factories import (
     fake_certificate,
     fake_certificates,

@@ -324,7 +324,7 @@ def test_a_back_end_killed_mid_request_answers_502(
 
 
 def test_scripts_call_the_gateway_with_an_api_token(client, administrator, reviewer, served):
-    from portal.tokens import issue_token
+    from accounts.tokens import issue_token
 
     _, token = issue_token(administrator, "gateway script")
     response, echo = call(

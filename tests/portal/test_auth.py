@@ -1,17 +1,15 @@
-"""The permission backend gives Django's answers in one query; sessions are refreshed at most
+"""Django's model backend sees role changes on the next request; sessions are refreshed at most
 once a minute while they are used."""
 
 import time
 
 import pytest
-from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from portal.auth import PermissionBackend
-from portal.roles import REVIEWERS
+from accounts.roles import REVIEWERS
 from portal.sessions import REFRESHED_AT
 
 
@@ -29,35 +27,6 @@ def mixed(reviewer):
     """A reviewer with one permission of their own besides their group's."""
     reviewer.user_permissions.add(permission("call_api"))
     return reviewer
-
-
-@pytest.mark.parametrize("who", ["administrator", "reviewer", "outsider", "mixed"])
-def test_the_same_permissions_as_djangos_backend(request, who):
-    user = request.getfixturevalue(who)
-    expected = ModelBackend().get_all_permissions(fresh(user))
-    assert PermissionBackend().get_all_permissions(fresh(user)) == expected
-    if who != "outsider":
-        assert expected  # the comparison is not between two empty sets
-
-
-def test_a_superuser_has_every_permission(db):
-    admin = User.objects.create_superuser("root", password="x" * 20)
-    assert len(PermissionBackend().get_all_permissions(fresh(admin))) == Permission.objects.count()
-
-
-def test_an_inactive_user_has_none(mixed):
-    mixed.is_active = False
-    mixed.save()
-    assert PermissionBackend().get_all_permissions(fresh(mixed)) == set()
-
-
-def test_one_query_then_none_within_the_request(mixed):
-    user = fresh(mixed)
-    with CaptureQueriesContext(connection) as captured:
-        assert user.has_perm("apis.call_api")
-        assert user.has_perm("certificates.view_certificate")
-        assert not user.has_perm("certificates.delete_certificate")
-    assert len(captured) == 1
 
 
 def test_a_change_of_role_is_seen_by_the_next_request(mixed):
@@ -131,58 +100,3 @@ def test_an_anonymous_visit_makes_no_session(client, db):
     assert response.status_code == 200
     assert "sessionid" not in response.cookies
     assert not Session.objects.exists()
-
-
-# The hand-written statements -------------------------------------------------------------
-
-
-def test_names_are_quoted_from_the_models():
-    from portal import rawsql
-
-    statement = rawsql.sql(
-        "SELECT {user}.* FROM {user} WHERE {user.id} IN ({ids}) AND {user.is_active} = %s",
-        user=User,
-        ids=3,
-    )
-    assert statement == (
-        'SELECT "auth_user".* FROM "auth_user" WHERE "auth_user"."id" IN (%s, %s, %s) '
-        'AND "auth_user"."is_active" = %s'
-    )
-
-
-def test_the_user_is_read_as_the_orm_reads_it(mixed):
-    from portal.auth import load_user
-
-    loaded = load_user(mixed.pk)
-    expected = User.objects.get(pk=mixed.pk)
-    for field in User._meta.concrete_fields:
-        assert getattr(loaded, field.attname) == getattr(expected, field.attname), field.name
-    assert loaded.date_joined.tzinfo is not None
-    assert load_user(mixed.pk + 1000) is None
-
-
-def test_an_inactive_users_session_signs_nobody_in(mixed):
-    assert PermissionBackend().get_user(mixed.pk) == mixed
-    mixed.is_active = False
-    mixed.save()
-    assert PermissionBackend().get_user(mixed.pk) is None
-
-
-def test_sessions_are_read_unless_expired_or_unknown(db):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from portal.sessions import SessionStore
-
-    store = SessionStore()
-    store["answer"] = 42
-    store.save()
-    assert SessionStore(store.session_key).load() == {"answer": 42}
-    Session.objects.filter(session_key=store.session_key).update(
-        expire_date=timezone.now() - timedelta(seconds=1)
-    )
-    expired = SessionStore(store.session_key)
-    assert expired.load() == {}
-    assert expired.session_key is None
-    assert SessionStore("x" * 32).load() == {}

@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from portal.roles import ADMINISTRATORS, REVIEWERS, role_of
+from accounts.roles import ADMINISTRATORS, REVIEWERS, role_of
 
 
 @pytest.mark.django_db

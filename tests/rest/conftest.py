@@ -4,8 +4,8 @@ import json
 import pytest
 from django.test import Client
 
+from accounts.tokens import issue_token
 from certificates.actions import import_ca_certificate, import_certificate
-from portal.tokens import issue_token
 from tests import pki
 
 

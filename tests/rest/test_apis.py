@@ -3,7 +3,7 @@
 import pytest
 
 from apis.actions import create_api, save_policy
-from apis.models import Api, Backend, Operation
+from apis.models import Api, Backend, CredentialsKind, Operation
 from apis.policy import DEFAULT_POLICY
 from audit.models import AuditEvent
 from tests.rest.conftest import error_of
@@ -184,7 +184,7 @@ def test_put_the_policy_sets_the_gateway_credentials(api, orders, certificate):
     assert response.status_code == 200
     orders.refresh_from_db()
     assert orders.client_certificate == certificate
-    assert orders.gateway_credentials == "Client cert"
+    assert orders.gateway_credentials == CredentialsKind.CERTIFICATE
     assert AuditEvent.objects.get(action="policy-changed").after["certificateId"] == "orders-client"
 
 

@@ -3,9 +3,9 @@
 import pytest
 from django.test import Client
 
+from accounts.models import ApiToken
+from accounts.tokens import revoke_token
 from audit.models import AuditEvent
-from portal.models import ApiToken
-from portal.tokens import revoke_token
 from tests.rest.conftest import ApiClient, error_of
 
 pytestmark = pytest.mark.django_db

@@ -21,7 +21,7 @@ from azure.mgmt.apimanagement.models import (
     PolicyContract,
 )
 
-from portal.tokens import issue_token
+from accounts.tokens import issue_token
 from tests import pki
 from tests.rest.conftest import b64
 

@@ -20,10 +20,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from accounts.tokens import issue_token
 from apis.actions import create_api, save_backend, save_operation
 from apis.models import Backend, Operation
 from portal import openapi
-from portal.tokens import issue_token
 
 schema = schemathesis.openapi.from_dict(openapi.schema())
 schema.app = WSGIHandler()

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from audit.models import Action
 from audit.trail import record
 from certificates import keyring
 from certificates.models import Certificate
@@ -24,7 +25,7 @@ class Command(BaseCommand):
                     changed += 1
             record(
                 None,
-                "keyring-rotated",
+                Action.KEYRING_ROTATED,
                 object_type="keyring",
                 object_id=ring.current_key_id,
                 message=f"{changed} private key(s) re-encrypted.",

@@ -6,7 +6,7 @@ ADMINISTRATORS = "Administrators"
 REVIEWERS = "Reviewers"
 ROLES = {"administrator": ADMINISTRATORS, "reviewer": REVIEWERS}
 
-PORTAL_APPS = ("audit", "certificates", "apis", "gateway", "portal")
+PORTAL_APPS = ("audit", "accounts", "certificates", "apis", "gateway", "portal")
 
 
 def sync_role_permissions(**kwargs):

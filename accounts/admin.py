@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from portal.models import ApiToken
+from accounts.models import ApiToken
 
 
 @admin.register(ApiToken)

@@ -1,13 +1,16 @@
 """The API tokens page: every signed-in user creates and revokes their own tokens."""
 
+from datetime import UTC, datetime, time
+
 from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.models import ApiToken
-from portal.tokens import issue_token, revoke_token
+from accounts.models import ApiToken, Scope
+from accounts.tokens import issue_token, revoke_token
 
 
 class TokenForm(forms.Form):
@@ -16,6 +19,28 @@ class TokenForm(forms.Form):
         max_length=100,
         help_text="What the token is for, e.g. 'certificate rotation job'.",
     )
+    scope = forms.ChoiceField(
+        label="Scope",
+        choices=Scope.choices,
+        initial=Scope.BOTH,
+        widget=forms.RadioSelect,
+        help_text="A gateway token calls APIs only; a management token uses the REST API.",
+    )
+    expires = forms.DateField(
+        label="Expires",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional. The token stops working at the start of this day (UTC).",
+    )
+
+    def clean_expires(self):
+        day = self.cleaned_data["expires"]
+        if day is None:
+            return None
+        moment = datetime.combine(day, time.min, tzinfo=UTC)
+        if moment <= timezone.now():
+            raise forms.ValidationError("Choose a day after today.")
+        return moment
 
 
 @never_cache  # the page that shows a new token must not be kept by any cache
@@ -24,7 +49,14 @@ def token_list(request):
     form = TokenForm(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
-        api_token, token = issue_token(request.user, form.cleaned_data["name"], request=request)
+        data = form.cleaned_data
+        api_token, token = issue_token(
+            request.user,
+            data["name"],
+            scope=data["scope"],
+            expires_at=data["expires"],
+            request=request,
+        )
         created = {"token": token, "api_token": api_token}
         form = TokenForm()
     context = {
@@ -32,7 +64,7 @@ def token_list(request):
         "created": created,
         "tokens": request.user.api_tokens.active(),
     }
-    return render(request, "portal/tokens.html", context)
+    return render(request, "accounts/tokens.html", context)
 
 
 @require_POST

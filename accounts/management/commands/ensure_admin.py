@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
-from portal.roles import ADMINISTRATORS
+from accounts.roles import ADMINISTRATORS
 
 
 class Command(BaseCommand):
