@@ -5,6 +5,8 @@ import json
 import pytest
 from django.test import Client
 
+from accounts.models import Scope
+from accounts.tokens import issue_token
 from apis.actions import create_api, save_backend
 from apis.models import Api, Backend
 from apis.policy import DEFAULT_POLICY
@@ -313,3 +315,10 @@ def test_a_policy_may_name_a_certificate_by_its_resource_id(arm, orders, certifi
     orders.refresh_from_db()
     assert orders.client_certificate == certificate
     assert 'certificate-id="orders-client"' in orders.policy_xml
+
+
+def test_a_gateway_token_cannot_manage(administrator):
+    token = issue_token(administrator, "gateway only", scope=Scope.GATEWAY)[1]
+    response = ArmClient(token).get("/apis")
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "Unauthorized"
