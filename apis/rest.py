@@ -6,17 +6,24 @@ leave the same audit trail.
 """
 
 import re
-from typing import Literal
 
 from django.db import IntegrityError
-from pydantic import Field
 
 from apis import actions, policy
 from apis.forms import ApiForm, BackendForm, OperationForm
 from apis.models import Api, Backend, Operation
+from apis.rest_models import (
+    POLICY_EXAMPLE,
+    ApiProperties,
+    BackendCredentials,
+    BackendProperties,
+    BackendTls,
+    OperationProperties,
+    PolicyProperties,
+)
 from certificates.models import CACertificate, Certificate
 from certificates.rest import EntityResource
-from lib.rest import Properties, RestError, detail, invalid, reference_name
+from lib.rest import RestError, detail, invalid, reference_name
 
 
 def _form_problem(form, targets: dict[str, str]) -> RestError:
@@ -52,15 +59,6 @@ def _find(model, names: list[str], target: str, what: str, field: str = "name") 
     return list(dict.fromkeys(found[name] for name in names))
 
 
-POLICY_EXAMPLE = (
-    "<policies>\n    <inbound>\n        <base />\n"
-    '        <authentication-certificate certificate-id="orders-client" />\n'
-    "    </inbound>\n    <backend>\n        <base />\n    </backend>\n"
-    "    <outbound>\n        <base />\n    </outbound>\n"
-    "    <on-error>\n        <base />\n    </on-error>\n</policies>"
-)
-
-
 # A policy may name a certificate or backend by its full resource id, as ARM clients write them.
 RESOURCE_ID_ATTRIBUTE = re.compile(
     r"""\b(certificate-id|backend-id)(\s*=\s*)(["'])/subscriptions/[^"'<>]*?"""
@@ -72,68 +70,6 @@ RESOURCE_ID_ATTRIBUTE = re.compile(
 def bare_ids(document: str) -> str:
     """The policy document with resource ids in certificate-id and backend-id made bare Ids."""
     return RESOURCE_ID_ATTRIBUTE.sub(r"\1\2\3\4\3", document)
-
-
-def _text(description: str, default=..., **schema):
-    """A declared property; required unless given a default."""
-    return Field(default, description=description, json_schema_extra=schema or None)
-
-
-class ApiProperties(Properties):
-    """An API: its name on pages, URL suffix on the gateway and the back end it calls."""
-
-    display_name: str = _text("The API's name as people see it.")
-    path: str = _text("URL suffix: callers reach the API at /gateway/{path}/...")
-    service_url: str = _text("The back end's base URL.", format="uri")
-    protocols: list[Literal["http", "https"]] | None = _text("Defaults to ['https'].", None)
-    description: str | None = _text("Free text.", None)
-
-
-class OperationProperties(Properties):
-    """One operation of an API: a method and a URL template."""
-
-    display_name: str = _text("The operation's name as people see it.")
-    method: str = _text("HTTP method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.")
-    url_template: str = _text("For example /orders/{orderId}.")
-    description: str | None = _text("Free text.", None)
-
-
-class PolicyProperties(Properties):
-    """An API's policy document (XML)."""
-
-    format: Literal["xml", "rawxml"] | None = _text(
-        "'xml' (default) or 'rawxml'; read as 'xml'.", None
-    )
-    value: str = _text("The policy document.")
-
-
-class BackendTls(Properties):
-    validate_certificate_chain: bool | None = _text(
-        "Verify the back end's certificate chain.", None
-    )
-    validate_certificate_name: bool | None = _text("Verify the back end's host name.", None)
-    ca_certificate_ids: list[str] | None = _text(
-        "Trusted CA certificates (Ids or resource ids); the reference has no such property.", None
-    )
-
-
-class BackendCredentials(Properties):
-    certificate_ids: list[str] | None = _text(
-        "Client certificates presented (Ids or resource ids).", None
-    )
-    certificate: list[str] | None = _text(
-        "The same certificates by thumbprint (used when certificateIds is absent).", None
-    )
-
-
-class BackendProperties(Properties):
-    """A back end: its URL, how its TLS is checked, the client certificate presented."""
-
-    url: str = _text("The back end's base URL.", format="uri")
-    protocol: Literal["http"] | None = _text("Always 'http' (HTTP or HTTPS by the URL).", None)
-    description: str | None = _text("Free text.", None)
-    tls: BackendTls | None = None
-    credentials: BackendCredentials | None = None
 
 
 class ApiResource(EntityResource):
