@@ -93,6 +93,10 @@ def test_certificates_with_the_sdk(sdk):
         GROUP, SERVICE, filter="startswith(name, 'billing') and name ne 'billing-1'", **HTTP
     )
     assert sorted(c.name for c in filtered) == ["billing-0", "billing-2"]
+    paged = sdk.certificate.list_by_service(
+        GROUP, SERVICE, filter="startswith(name, 'billing')", top=1, **HTTP
+    )
+    assert [c.name for c in paged] == ["billing-0", "billing-1", "billing-2"]
     by_subject = sdk.certificate.list_by_service(
         GROUP, SERVICE, filter="contains(subject, 'orders.example')", **HTTP
     )
