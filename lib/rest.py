@@ -268,12 +268,14 @@ def validate(model: type[BaseModel], data: dict, path: str = "properties"):
     except ValidationError as exc:
         details = []
         for error in exc.errors(include_url=False):
-            target = _target(path, error["loc"])
-            code, message = _PROBLEMS.get(error["type"], ("", ""))
-            if not code:
+            target = _target(path, error["loc"])[:200]
+            if error["type"] in _PROBLEMS:
+                code, template = _PROBLEMS[error["type"]]
+                message = template.format(target=target)
+            else:
                 code = "InvalidType" if error["type"].endswith("_type") else "Invalid"
                 message = f"{target}: {error['msg']}."
-            details.append(detail(code, target, message.format(target=target)))
+            details.append(detail(code, target, message))
         unknown = [d["target"] for d in details if d["code"] == "UnknownProperty"]
         if unknown:
             message = f"Unknown or unsupported properties: {', '.join(unknown)}."

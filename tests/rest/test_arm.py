@@ -322,3 +322,12 @@ def test_a_gateway_token_cannot_manage(administrator):
     response = ArmClient(token).get("/apis")
     assert response.status_code == 401
     assert error_of(response)["code"] == "Unauthorized"
+
+
+def test_odd_unknown_property_names_are_named_safely(arm):
+    body = {"properties": {"url": "https://o.test", "{target}": 1, "x" * 5000: 2}}
+    response = arm.put("/backends/orders", body)
+    assert response.status_code == 400
+    targets = [d["target"] for d in error_of(response)["details"]]
+    assert "properties.{target}" in targets
+    assert max(len(target) for target in targets) == 200
