@@ -8,6 +8,7 @@ odata-query's Django adapter turns it into a `Q`. No SQL text is ever built from
 
 import logging
 
+from django.db import models
 from django.db.models import Q
 from odata_query import ast
 from odata_query import exceptions as odata_errors
@@ -27,7 +28,7 @@ COMPARATORS = {
     ast.LtE: "le",
 }
 FUNCTIONS = ("startswith", "endswith", "contains")
-LITERALS = (ast.String, ast.Integer, ast.Boolean, ast.DateTime, ast.Date)
+LITERALS = (ast.String, ast.Integer, ast.Float, ast.Boolean, ast.DateTime, ast.Date)
 
 
 class FilterError(ValueError):
@@ -44,7 +45,8 @@ def field_name(node) -> str | None:
     return None
 
 
-def _check_field(node, fields: dict) -> None:
+def _check_field(node, fields: dict, model) -> tuple[str, tuple]:
+    """The field's filter name and the literals it may be compared with."""
     name = field_name(node)
     if name is None:
         raise FilterError("Compare a field with a value, e.g. name eq 'orders'.")
@@ -52,33 +54,38 @@ def _check_field(node, fields: dict) -> None:
         raise FilterError(
             f"Filtering on '{name}' is not supported; use {', '.join(sorted(fields))}."
         )
+    if isinstance(model._meta.get_field(fields[name]), models.DateTimeField | models.DateField):
+        return name, (ast.DateTime, ast.Date)
+    return name, (ast.String,)
 
 
-def _check_value(node) -> None:
+def _check_value(node, name: str, kinds: tuple) -> None:
     if not isinstance(node, LITERALS):
-        raise FilterError("Values are quoted strings, numbers, true/false or dates.")
+        raise FilterError("Values are quoted strings or dates (2027-01-01T00:00:00Z).")
+    if not isinstance(node, kinds):
+        what = "a date, unquoted" if ast.String not in kinds else "a quoted string"
+        raise FilterError(f"'{name}' compares with {what}.")
 
 
-def _check(node, fields: dict) -> None:
+def _check(node, fields: dict, model) -> None:
     if isinstance(node, ast.BoolOp):
         if not isinstance(node.op, ast.And | ast.Or):
             raise FilterError("Only 'and' and 'or' combine conditions.")
-        _check(node.left, fields)
-        _check(node.right, fields)
+        _check(node.left, fields, model)
+        _check(node.right, fields, model)
     elif isinstance(node, ast.Compare):
         if type(node.comparator) not in COMPARATORS:
             raise FilterError(f"Comparisons are {', '.join(COMPARATORS.values())}.")
-        _check_field(node.left, fields)
-        _check_value(node.right)
+        _check_value(node.right, *_check_field(node.left, fields, model))
     elif isinstance(node, ast.Call):
         name = node.func.full_name()
         if name.lower() not in FUNCTIONS or len(node.args) != 2:
             raise FilterError(
                 f"'{name}' is not supported; functions are {', '.join(FUNCTIONS)}(field, 'text')."
             )
-        _check_field(node.args[0], fields)
-        if not isinstance(node.args[1], ast.String):
-            raise FilterError(f"{name} compares with a quoted string.")
+        _field, kinds = _check_field(node.args[0], fields, model)
+        if ast.String not in kinds or not isinstance(node.args[1], ast.String):
+            raise FilterError(f"{name} takes a text field and a quoted string.")
     elif isinstance(node, ast.UnaryOp):
         raise FilterError("'not' is not supported; use ne or the opposite comparison.")
     else:
@@ -97,7 +104,7 @@ def to_q(text: str, model, fields: dict[str, str]) -> Q:
         raise FilterError("The filter is not valid OData.") from None
     if tree is None:
         raise FilterError("The filter is empty.")
-    _check(tree, fields)
+    _check(tree, fields, model)
     tree = AliasRewriter({name: field for name, field in fields.items() if name != field}).visit(
         tree
     )

@@ -4,6 +4,7 @@ import pytest
 from django.db.models import Q
 
 from apis.models import Api
+from certificates.models import Certificate
 from lib.odata import FilterError, to_q
 
 FIELDS = {"name": "name", "properties/displayName": "display_name"}
@@ -41,6 +42,9 @@ def test_supported_filters(text, names):
         ("length(name) gt 2", "Compare a field with a value"),
         ("tolower(name) eq 'x'", "Compare a field with a value"),
         ("startswith(name, name)", "quoted string"),
+        ("name eq 1", "'name' compares with a quoted string"),
+        ("name eq 2027-01-01", "'name' compares with a quoted string"),
+        ("name eq true", "'name' compares with a quoted string"),
         ("substringof('x', name)", "substringof"),
         ("name eq properties/displayName", "Values are"),
         ("name in ('a', 'b')", "Comparisons are"),
@@ -52,3 +56,17 @@ def test_supported_filters(text, names):
 def test_unsupported_filters_say_why(text, reason):
     with pytest.raises(FilterError, match=reason.replace("(", r"\(")):
         to_q(text, Api, FIELDS)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("expirationDate eq 'soon'", "compares with a date, unquoted"),
+        ("startswith(expirationDate, '2027')", "takes a text field"),
+    ],
+)
+def test_dates_compare_with_dates(text, reason):
+    fields = {"name": "name", "expirationDate": "not_after"}
+    with pytest.raises(FilterError, match=reason):
+        to_q(text, Certificate, fields)
+    assert isinstance(to_q("expirationDate lt 2027-01-01", Certificate, fields), Q)
