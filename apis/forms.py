@@ -31,6 +31,16 @@ class ApiForm(forms.ModelForm):
         }
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
+    def clean_display_name(self):
+        name = self.cleaned_data["display_name"].strip()
+        clash = Api.objects.filter(display_name__iexact=name).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError(
+                f"Another API is already called {clash.first().display_name}. Choose a name "
+                "that differs by more than upper and lower case."
+            )
+        return name
+
     def clean_path(self):
         path = clean_path(self.cleaned_data["path"])
         clash = Api.objects.filter(path=path).exclude(pk=self.instance.pk)
@@ -68,6 +78,8 @@ class CertificateChoiceField(forms.ModelChoiceField):
         label = f"{certificate.name} · {certificate.thumbprint} · expires {expires}"
         if certificate.not_after <= timezone.now():
             label += " (expired)"
+        elif certificate.not_before > timezone.now():
+            label += " (not yet valid)"
         return label
 
 
@@ -77,7 +89,7 @@ class GatewayCredentialsForm(forms.Form):
     )
     certificate = CertificateChoiceField(
         label="Client certificate",
-        queryset=Certificate.objects.only("pk", "name", "thumbprint", "not_after"),
+        queryset=Certificate.objects.only("pk", "name", "thumbprint", "not_before", "not_after"),
         required=False,
         to_field_name="name",
         empty_label="Choose a certificate",
@@ -91,14 +103,41 @@ class GatewayCredentialsForm(forms.Form):
         help_text="Stored encrypted. Leave empty to keep the current password.",
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
+    confirm = forms.BooleanField(label="Save anyway", required=False)
 
     def __init__(self, *args, api: Api, **kwargs):
         self.api = api
+        self.warnings: list[str] = []
         super().__init__(*args, **kwargs)
+
+    def _risks(self, certificate) -> list[str]:
+        """What would make the chosen certificate useless, said before it is saved."""
+        risks = []
+        if self.api.service_url.lower().startswith("http://"):
+            risks.append(
+                "The web service URL starts with http://: no TLS handshake happens, so the "
+                "gateway never presents a client certificate to this back end."
+            )
+        now = timezone.now()
+        if certificate.not_after <= now:
+            risks.append(
+                f"{certificate.name} expired on {certificate.not_after:%Y-%m-%d}: the gateway "
+                "refuses to present it and every call answers 500."
+            )
+        elif certificate.not_before > now:
+            risks.append(
+                f"{certificate.name} is not valid before {certificate.not_before:%Y-%m-%d}: until "
+                "then the gateway refuses to present it and every call answers 500."
+            )
+        return risks
 
     def clean(self):
         data = super().clean()
         kind = data.get("kind")
+        if kind == CredentialsKind.CERTIFICATE and data.get("certificate"):
+            self.warnings = self._risks(data["certificate"])
+            if self.warnings and not data.get("confirm"):
+                self.add_error("confirm", "Read the warning, then tick Save anyway to save.")
         if kind == CredentialsKind.CERTIFICATE and not data.get("certificate"):
             self.add_error("certificate", "Choose the client certificate the gateway presents.")
         if kind == CredentialsKind.BASIC:

@@ -18,7 +18,7 @@ from certificates.actions import (
 from certificates.forms import PASSWORD_ERROR_CODES
 from certificates.models import CACertificate, Certificate
 from certificates.pfx import MAX_PFX_BYTES
-from certificates.upload_errors import PfxError
+from certificates.upload_errors import UploadError
 from certificates.upload_kinds import MAX_CERTIFICATE_BYTES
 from certificates.validators import IDENTIFIER_MAX_LENGTH, validate_identifier
 from lib.rest import (
@@ -99,11 +99,13 @@ def _certificate_properties(certificate) -> dict:
     }
 
 
-def _pfx_problem(exc: PfxError, target: str) -> RestError:
+def _upload_problem(exc: UploadError, target: str) -> RestError:
     if exc.code == "duplicate":
         return RestError(409, "DuplicateCertificate", exc.message, [detail(exc.code, target, "")])
     if exc.code in ("exists", "concurrent_change"):
         return RestError(409, "Conflict", exc.message, [detail(exc.code, "name", exc.message)])
+    if exc.code == "busy":  # every file-parsing helper is busy: a moment later will do
+        return RestError(429, "TooManyRequests", exc.message, [detail(exc.code, target, "")])
     return RestError(
         400, "InvalidCertificate", exc.message, [detail(exc.code, target, exc.message)]
     )
@@ -157,9 +159,9 @@ class CertificateResource(EntityResource):
         password = properties.password
         try:
             result = import_certificate(name, data, password, replace=True, request=request)
-        except PfxError as exc:
+        except UploadError as exc:
             field = "password" if exc.code in PASSWORD_ERROR_CODES else "data"
-            raise _pfx_problem(exc, f"properties.{field}") from None
+            raise _upload_problem(exc, f"properties.{field}") from None
         return result.certificate
 
     def delete(self, request, obj):
@@ -194,8 +196,8 @@ class CACertificateResource(EntityResource):
         data = decode_base64(properties.data, "properties.data", max_bytes=MAX_CERTIFICATE_BYTES)
         try:
             return import_ca_certificate(name, data, replace=True, request=request)
-        except PfxError as exc:
-            raise _pfx_problem(exc, "properties.data") from None
+        except UploadError as exc:
+            raise _upload_problem(exc, "properties.data") from None
 
     def delete(self, request, obj):
         try:

@@ -186,7 +186,16 @@ def outbound_headers(call: Call, api: Api) -> list[tuple[str, str]]:
         headers.append(("X-Forwarded-Host", call.host))
     headers.append(("X-Request-Id", call.request_id))
     if api.basic_username and not api.client_certificate_id:
-        token = f"{api.basic_username}:{api.basic_password()}".encode()
+        try:
+            password = api.basic_password()
+        except DecryptionError:
+            raise Refused(
+                500,
+                "basic_password_unavailable",
+                f"The Basic password of API {api.name} cannot be decrypted with the configured "
+                "key ring, so the call was not sent. Check PORTAL_KEYRING.",
+            ) from None
+        token = f"{api.basic_username}:{password}".encode()
         headers = [(n, v) for n, v in headers if n.lower() != "authorization"]
         headers.append(("Authorization", "Basic " + base64.b64encode(token).decode()))
     return headers

@@ -171,7 +171,7 @@ def _listing(resource, parameters: list, not_found: tuple) -> dict:
 
 def _item(resource, parameters: list) -> dict:
     component, noun, tags = resource.component, resource.noun, [resource.title]
-    write = ("400", "401", "403", "404", "409", "412", "413", "415")
+    write = ("400", "401", "403", "404", "409", "412", "413", "415", "429")
     item = {
         "get": {
             "tags": tags,

@@ -19,6 +19,7 @@ ERRORS = {
     "412": "If-Match (or If-None-Match) did not match the entity's ETag.",
     "413": f"The body is larger than {MAX_BODY_BYTES // 1024} KB.",
     "415": "The body is not JSON.",
+    "429": "Every helper that opens certificate files is busy: try again a moment later.",
 }
 INFO = {
     "title": "Certificate portal management API",

@@ -12,6 +12,7 @@ from portal.environment import (
     envbool,
     envint,
     envlist,
+    envproxies,
     envsecret,
     new_secret_key,
     private_file,
@@ -58,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before anything reads a body: a large one is refused unless somebody signed in.
+    "portal.anonymous_body_limit.AnonymousBodyLimitMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -76,6 +79,10 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = envint("PORTAL_SIGNIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("PORTAL_SIGNIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Behind a load balancer REMOTE_ADDR is the balancer: trust its X-Forwarded-For instead, so a
+# lockout (and the audit log) names the real client. None trusted by default.
+PORTAL_TRUSTED_PROXIES = envproxies("PORTAL_TRUSTED_PROXIES")
+AXES_CLIENT_IP_CALLABLE = "audit.trail.source_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
 AXES_VERBOSE = False
@@ -178,6 +185,13 @@ SECURE_CSP = {
 FILE_UPLOAD_HANDLERS = ["portal.uploads.BoundedMemoryUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 512 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Before sign-in (no session user, no API token) a body may not be larger than this.
+ANONYMOUS_MAX_BODY_BYTES = 64 * 1024
+
+# Uploaded certificate files are opened in helper processes (certificates/parsing.py): the time
+# one file may take (wall clock and CPU) before it is refused, and helpers per server process.
+PORTAL_UPLOAD_PARSE_SECONDS = envint("PORTAL_UPLOAD_PARSE_SECONDS", 10, minimum=1)
+PORTAL_UPLOAD_PARSE_HELPERS = envint("PORTAL_UPLOAD_PARSE_HELPERS", 2, minimum=1)
 
 # The gateway: how long a back end may take, and the largest request body it forwards.
 GATEWAY_TIMEOUT_SECONDS = envint("PORTAL_GATEWAY_TIMEOUT", 30, minimum=1)

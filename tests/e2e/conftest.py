@@ -2,6 +2,7 @@ import shutil
 
 import pytest
 
+from tests.apis.conftest import api, make_certificate  # noqa: F401  (fixtures for flows)
 from tests.conftest import PASSWORD
 from tests.gateway.conftest import (  # noqa: F401  (fixtures for the Test tab's browser test)
     _fresh_pool,
