@@ -100,7 +100,8 @@ def test_api_validation_uses_the_pages_rules(api, change, target):
 
 
 def test_two_apis_cannot_share_a_path(api, orders):
-    response = api.put("/apis/other", ORDERS)
+    body = {"properties": {**ORDERS["properties"], "displayName": "Other API"}}
+    response = api.put("/apis/other", body)
     assert response.status_code == 400
     assert "Another API already uses this URL suffix" in error_of(response)["message"]
 
