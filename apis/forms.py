@@ -63,6 +63,15 @@ class OperationForm(forms.ModelForm):
         help_texts = {"url_template": "For example /orders/{orderId}; {names} are parameters."}
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # GET, as the reference offers; no empty "---------" choice to trip over.
+        self.fields["method"].choices = [
+            choice for choice in self.fields["method"].choices if choice[0]
+        ]
+        if self.instance.pk is None:
+            self.initial["method"] = self.initial.get("method") or "GET"
+
     def clean_url_template(self):
         template = "/" + self.cleaned_data["url_template"].strip().lstrip("/")
         if not TEMPLATE_PATTERN.match(template) or template.count("{") != template.count("}"):

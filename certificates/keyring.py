@@ -130,7 +130,7 @@ def _restore_advice() -> str:
     return (
         "Restore the key ring this data was written under: set PORTAL_KEYRING or "
         f"PORTAL_KEYRING_FILE to it, or put it back in {settings.DATA_DIR / 'keyring'} (replacing "
-        "the file there). Its keys are the ones named above."
+        "the file there)."
     )
 
 

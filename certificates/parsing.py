@@ -45,8 +45,8 @@ from certificates.upload_errors import CertificateError, UploadError
 from certificates.upload_kinds import load_public_certificate, require_certificate_authority
 
 TOO_MUCH_WORK = (
-    "This file asks for too much work to open (more than {seconds} seconds), so it was not "
-    "opened and nothing was stored. Export it again with standard settings."
+    "This file asks for too much work to open (more than {seconds}), so it was not opened and "
+    "nothing was stored. Export it again with standard settings."
 )
 BUSY = (
     "The portal is opening other certificate files right now. Nothing was stored; try again in "
@@ -207,11 +207,16 @@ class _Pool:
         helper = self._take(limits)
         request = pickle.dumps((task, limits.seconds, args))
         del args
-        answer = helper.ask(request, limits.seconds)
+        try:
+            answer = helper.ask(request, limits.seconds)
+        except BaseException:  # interrupted while waiting: the helper may still be busy
+            self._discard(helper)
+            raise
         del request
         if answer is None:
             self._discard(helper)
-            raise UploadError("too_much_work", TOO_MUCH_WORK.format(seconds=limits.seconds))
+            seconds = f"{limits.seconds} second{'s' if limits.seconds != 1 else ''}"
+            raise UploadError("too_much_work", TOO_MUCH_WORK.format(seconds=seconds))
         self._give_back(helper)
         return _result(_Reply(io.BytesIO(answer)).load())
 

@@ -62,6 +62,7 @@ MIDDLEWARE = [
     # Before anything reads a body: a large one is refused unless somebody signed in.
     "portal.anonymous_body_limit.AnonymousBodyLimitMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -223,10 +224,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"refusals_on_one_line": {"()": "portal.log_filters.RefusalsOnOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["refusals_on_one_line"]},
         # httpx logs every request at INFO; the gateway logs each call itself, with its id.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},

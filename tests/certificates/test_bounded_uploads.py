@@ -16,10 +16,13 @@ from django.core.management import CommandError, call_command
 
 from accounts.tokens import issue_token
 from audit.models import AuditEvent
+from certificates import parsing
 from certificates.models import Certificate
+from certificates.upload_errors import UploadError
 from tests import crafted_pfx, pki
 from tests.rest.conftest import ApiClient, error_of
 
+PASSWORD = pki.DEFAULT_PASSWORD
 TOO_MUCH_WORK = "This file asks for too much work to open"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +52,7 @@ def assert_nothing_stored():
 def test_the_upload_page_says_so_on_the_file_field(upload, hostile):
     started = time.monotonic()
     response = upload(hostile)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 1 + 5  # the limit, and a helper's start on a busy machine
     assert response.status_code == 200
     errors = " ".join(response.context["form"].errors["certificate"])
     assert errors.startswith(TOO_MUCH_WORK)
@@ -67,6 +70,40 @@ def test_rest_answers_400_with_the_error_envelope(administrator, hostile):
     assert error["details"][0]["code"] == "too_much_work"
     assert error["details"][0]["target"] == "properties.data"
     assert_nothing_stored()
+
+
+@pytest.mark.django_db
+def test_rest_answers_429_when_every_helper_is_busy(
+    administrator, hostile, leaf, monkeypatch, settings
+):
+    settings.PORTAL_UPLOAD_PARSE_HELPERS = 1
+    pool = parsing._Pool()
+    monkeypatch.setattr(parsing, "_pool", lambda: pool)
+    hog = threading.Thread(
+        target=pytest.raises,
+        args=(
+            UploadError,
+            pool.run,
+            parsing.Limits(seconds=3, helpers=1),
+            "pfx",
+            hostile,
+            PASSWORD,
+        ),
+    )
+    hog.start()
+    try:
+        time.sleep(0.5)
+        api = ApiClient(issue_token(administrator, "tests")[1])
+        response = api.put("/certificates/orders", rest_body(pki.make_pfx(leaf)))
+        assert response.status_code == 429
+        error = error_of(response)
+        assert error["code"] == "TooManyRequests"
+        assert error["details"][0]["code"] == "busy"
+        assert "try again in a moment" in error["message"]
+        assert_nothing_stored()
+    finally:
+        hog.join()
+        pool.close()
 
 
 @pytest.mark.django_db
@@ -145,10 +182,14 @@ def test_a_served_portal_keeps_answering_while_three_are_uploaded_at_once(
 
     assert len(health) >= 10  # the uploads took seconds, and /healthz answered all along
     assert {status for status, _ in health} == {200}
-    assert max(seconds for _, seconds in health) < 0.5
+    # Well under a second, even on a busy machine; before, one such file held a worker for minutes.
+    latencies = sorted(seconds for _, seconds in health)
+    assert latencies[len(latencies) // 2] < 0.25
+    assert latencies[-1] < 1
     for response, seconds in answers:
-        # Each answered within the limit (plus a wait for a free helper), never queued forever.
-        assert seconds < 2 + 1 + 2
+        # Each answered within the limit, plus at most a second's wait for a free helper and a
+        # helper's start on a busy machine: never queued forever.
+        assert seconds < 2 + 1 + 5
         error = response.json()["error"]
         assert (response.status_code, error["details"][0]["code"]) in {
             (400, "too_much_work"),

@@ -100,10 +100,17 @@ def test_api_validation_uses_the_pages_rules(api, change, target):
 
 
 def test_two_apis_cannot_share_a_path(api, orders):
-    body = {"properties": {**ORDERS["properties"], "displayName": "Other API"}}
-    response = api.put("/apis/other", body)
+    other = {"properties": {**ORDERS["properties"], "displayName": "Other API"}}
+    response = api.put("/apis/other", other)
     assert response.status_code == 400
     assert "Another API already uses this URL suffix" in error_of(response)["message"]
+
+
+def test_two_apis_cannot_share_a_display_name_in_any_case(api, orders):
+    other = {"properties": {**ORDERS["properties"], "displayName": "ORDERS API", "path": "o2"}}
+    response = api.put("/apis/other", other)
+    assert response.status_code == 400
+    assert "Another API is already called Orders API" in error_of(response)["message"]
 
 
 def test_get_list_and_delete_apis(api, orders):
