@@ -6,6 +6,7 @@ a portal API token. Plain http on 127.0.0.1 needs the SDK's per-call `enforce_ht
 """
 
 import time
+from pathlib import Path
 
 import pytest
 from azure.core.credentials import AccessToken
@@ -22,6 +23,7 @@ from azure.mgmt.apimanagement.models import (
 )
 
 from accounts.tokens import issue_token
+from apis.models import Backend
 from tests import pki
 from tests.rest.conftest import b64
 
@@ -249,3 +251,25 @@ def test_an_unknown_api_version_is_refused(live_server, administrator):
         client.certificate.get(GROUP, SERVICE, "orders-client", **HTTP)
     assert refused.value.status_code == 400
     assert refused.value.error.code == "InvalidApiVersionParameter"
+
+
+def test_the_docs_sdk_snippet_works(live_server, administrator, tmp_path, monkeypatch, capsys):
+    """docs/rest-api.md's snippet as written; only the origin, token and https check differ."""
+    text = (Path(__file__).parents[2] / "docs" / "rest-api.md").read_text()
+    snippet = text.split("```python\n", 1)[1].split("```", 1)[0]
+    token = issue_token(administrator, "docs")[1]
+    snippet = snippet.replace("https://portal.example.com", live_server.url)
+    snippet = snippet.replace('"cpt_..."', repr(token)).replace(
+        'password="..."', "password=PASSWORD"
+    )
+    leaf = pki.make_leaf(pki.make_ca(), "orders.example.test")
+    (tmp_path / "orders.pfx").write_bytes(pki.make_pfx(leaf))
+    monkeypatch.chdir(tmp_path)
+    # The snippet's base URL is https; the live server speaks http on 127.0.0.1.
+    monkeypatch.setattr(
+        "azure.core.pipeline.policies._authentication._enforce_https", lambda request: None
+    )
+    exec(compile(snippet, "docs/rest-api.md", "exec"), {"PASSWORD": pki.DEFAULT_PASSWORD})
+    assert capsys.readouterr().out.startswith("orders-client ")
+    backend = Backend.objects.get(name="orders")
+    assert [c.name for c in backend.client_certificates.all()] == ["orders-client"]
