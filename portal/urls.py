@@ -6,6 +6,7 @@ from accounts import user_views
 from accounts import views as account_views
 from gateway import console
 from portal import views
+from portal.api_urls import ARM_PATTERNS
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -31,6 +32,7 @@ urlpatterns = [
     path("users/", include("accounts.urls")),
     path("password/", user_views.password_change, name="password_change"),
     path("api/", include("portal.api_urls")),
+    *ARM_PATTERNS,
     path("admin/", admin.site.urls),
 ]
 
