@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from apis import actions, policy
+from apis.effective import attach_effective_settings
 from apis.forms import BackendForm
 from apis.models import Api, Backend
 
@@ -28,7 +29,8 @@ def backend_list(request):
 @require_http_methods(["GET"])
 def backend_detail(request, name):
     backend = _backend(name)
-    return render(request, "backends/detail.html", {"backend": backend, "apis": backend.apis()})
+    apis = attach_effective_settings(backend.apis())
+    return render(request, "backends/detail.html", {"backend": backend, "apis": apis})
 
 
 def _edit(request, backend):

@@ -3,12 +3,15 @@ from collections import Counter
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from apis import actions, policy, replacement
+from apis.effective import attach_effective_settings, effective_settings
 from apis.forms import ApiForm, GatewayCredentialsForm, OperationForm, PolicyForm
 from apis.models import Api, Backend, Operation
 from certificates.models import CACertificate, Certificate
@@ -28,7 +31,9 @@ def _api(name) -> Api:
 @can_view
 @require_http_methods(["GET"])
 def api_list(request):
-    apis = list(Api.objects.select_related("client_certificate").order_by("display_name"))
+    apis = attach_effective_settings(
+        Api.objects.select_related("client_certificate").order_by("display_name")
+    )
     # Names that differ only by case were allowed before: flag them rather than hide them.
     names = Counter(api.display_name.casefold() for api in apis)
     for api in apis:
@@ -48,16 +53,23 @@ def api_add(request):
 
 
 def _design_context(api, **extra):
+    effective = effective_settings(api)
     try:
         inbound = api.parsed_policy().describe()
     except policy.PolicyError as exc:
         inbound = [f"The stored policy does not parse: {exc}"]
+    if effective.certificate_from_backend:
+        inbound.append(
+            f"Backend {effective.backend.name} presents client certificate "
+            f"{effective.certificate.name} to the back end"
+        )
     return {
         "api": api,
         "tab": "design",
         "operations": api.operations.all(),
         "inbound": inbound,
-        "backend": api.backend(),
+        "backend": effective.backend,
+        "effective": effective,
         **extra,
     }
 
@@ -125,9 +137,14 @@ def backend_edit(request, name):
             form.add_error(None, str(exc))
         else:
             if request.htmx:
-                return render(
-                    request, "apis/design.html#backend", _design_context(api, saved=EFFECTIVE_NOW)
-                )
+                # The Backend panel, and the Inbound processing summary out of band: both
+                # show the new credentials.
+                context = _design_context(api, saved=EFFECTIVE_NOW, oob=True)
+                panels = [
+                    render_to_string(f"apis/design.html#{name}", context, request=request)
+                    for name in ("backend", "inbound")
+                ]
+                return HttpResponse("".join(panels))
             messages.success(request, EFFECTIVE_NOW)
             return redirect(api)
     template = "apis/credentials_edit.html#form" if request.htmx else "apis/credentials_edit.html"
