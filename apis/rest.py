@@ -24,6 +24,7 @@ from apis.rest_models import (
 from certificates.models import CACertificate, Certificate
 from certificates.rest import EntityResource
 from lib.rest import RestError, detail, invalid, reference_name
+from lib.rest_dispatch import permissions_of
 
 
 def _form_problem(form, targets: dict[str, str]) -> RestError:
@@ -93,12 +94,7 @@ class ApiResource(EntityResource):
         "properties/path": "path",
         "properties/serviceUrl": "service_url",
     }
-    permissions = {
-        "view": "apis.view_api",
-        "add": "apis.add_api",
-        "change": "apis.change_api",
-        "delete": "apis.delete_api",
-    }
+    permissions = permissions_of(Api)
 
     def properties(self, obj, route) -> dict:
         return {
@@ -158,12 +154,7 @@ class OperationResource(EntityResource):
         "properties/method": "method",
         "properties/urlTemplate": "url_template",
     }
-    permissions = {
-        "view": "apis.view_api",
-        "add": "apis.change_api",
-        "change": "apis.change_api",
-        "delete": "apis.change_api",
-    }
+    permissions = permissions_of(Api, writes_as="change")
 
     def __init__(self, parent: EntityResource):
         self.parent = parent
@@ -237,12 +228,7 @@ class PolicyResource(EntityResource):
     example = {"format": "xml", "value": POLICY_EXAMPLE}
     id_example = "policy"
     name_schema = {"type": "string", "enum": ["policy"]}
-    permissions = {
-        "view": "apis.view_api",
-        "add": "apis.change_api",
-        "change": "apis.change_api",
-        "delete": "apis.change_api",
-    }
+    permissions = permissions_of(Api, writes_as="change")
 
     def __init__(self, parent: EntityResource):
         self.parent = parent
@@ -312,12 +298,7 @@ class BackendResource(EntityResource):
     }
     id_example = "orders-backend"
     filters = {"name": "name", "properties/url": "url"}
-    permissions = {
-        "view": "apis.view_backend",
-        "add": "apis.add_backend",
-        "change": "apis.change_backend",
-        "delete": "apis.delete_backend",
-    }
+    permissions = permissions_of(Backend)
 
     def queryset(self, parent):
         return Backend.objects.prefetch_related("ca_certificates", "client_certificates")

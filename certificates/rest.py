@@ -29,7 +29,7 @@ from lib.rest import (
     read_only,
     utc_timestamp,
 )
-from lib.rest_dispatch import Resource
+from lib.rest_dispatch import Resource, permissions_of
 
 IDENTIFIER_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{IDENTIFIER_MAX_LENGTH - 1}}}$"
 
@@ -143,12 +143,7 @@ class CertificateResource(EntityResource):
         "thumbprint": "thumbprint",
         "expirationDate": "not_after",
     }
-    permissions = {
-        "view": "certificates.view_certificate",
-        "add": "certificates.add_certificate",
-        "change": "certificates.change_certificate",
-        "delete": "certificates.delete_certificate",
-    }
+    permissions = permissions_of(Certificate)
 
     def properties(self, obj, route) -> dict:
         return _certificate_properties(obj)
@@ -182,12 +177,7 @@ class CACertificateResource(EntityResource):
     example = {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t..."}
     id_example = "internal-root"
     filters = CertificateResource.filters
-    permissions = {
-        "view": "certificates.view_cacertificate",
-        "add": "certificates.add_cacertificate",
-        "change": "certificates.change_cacertificate",
-        "delete": "certificates.delete_cacertificate",
-    }
+    permissions = permissions_of(CACertificate)
 
     def properties(self, obj, route) -> dict:
         return _certificate_properties(obj)

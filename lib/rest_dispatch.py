@@ -10,6 +10,7 @@ ETag / If-Match / If-None-Match under one lock. Bad input answers 4xx, never 5xx
 import logging
 import re
 
+from django.contrib.auth import get_permission_codename
 from django.db import transaction
 from django.http import JsonResponse
 
@@ -34,6 +35,19 @@ from lib.rest import (
 
 logger = logging.getLogger(__name__)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def permissions_of(model, *, writes_as: str | None = None) -> dict[str, str]:
+    """Django's permission names for a model ("app.view_model", ...), read from its _meta.
+    With `writes_as` ("change"), every write needs that one permission: entities that live
+    inside another (an API's operations) change their parent."""
+    opts = model._meta
+
+    def name(action: str) -> str:
+        needed = writes_as if writes_as and action != "view" else action
+        return f"{opts.app_label}.{get_permission_codename(needed, opts)}"
+
+    return {action: name(action) for action in ("view", "add", "change", "delete")}
 
 
 class Resource:
