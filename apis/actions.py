@@ -165,6 +165,7 @@ def save_policy(api: Api, xml_text: str, *, version: int | None, request=None) -
     typed into the policy is moved out of it into encrypted storage.
     """
     parsed = policy.parse(xml_text)
+    policy.refuse_unenforced(xml_text)
     new_password = None
     if parsed.basic and parsed.basic.password != BASIC_PASSWORD_PLACEHOLDER:
         new_password = parsed.basic.password

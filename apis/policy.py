@@ -1,8 +1,9 @@
 """The API policy document: parse it safely and describe it.
 
 The document mirrors the commercial gateway's policy XML. Parsing goes through defusedxml with DTDs
-forbidden, so entity expansion and external references never happen. Elements the portal does not
-interpret are allowed and kept. read_document() also records where each element sits in the text,
+forbidden, so entity expansion and external references never happen. parse() reads any document
+and keeps elements it does not interpret; saving one refuses what the gateway would not enforce
+(refuse_unenforced). read_document() also records where each element sits in the text,
 so that apis/policy_editing.py can edit the text itself and keep the administrator's comments,
 quoting and layout.
 """
@@ -389,3 +390,35 @@ def _backend(attributes: dict) -> tuple[str | None, str | None]:
     if not valid:
         raise PolicyError(f"The base-url {url!r} is not an absolute http:// or https:// URL.")
     return None, url
+
+
+# What the gateway acts on: <base /> in any section, and in <inbound> the credentials and the
+# backend. Anything else would be saved and silently ignored, so it is refused on save.
+_ENFORCED_INBOUND = (CERTIFICATE_TAG, BASIC_TAG, BACKEND_TAG)
+
+
+def unenforced_elements(xml_text: str | bytes) -> list[Element]:
+    """The elements of a policy that this gateway would not enforce, in document order."""
+    root = read_document(checked_bytes(xml_text, MAX_BYTES)).root
+    return [
+        element
+        for section in root.children
+        for element in section.children
+        if element.tag != "base"
+        and not (section.tag == "inbound" and element.tag in _ENFORCED_INBOUND)
+    ]
+
+
+def refuse_unenforced(xml_text: str | bytes) -> None:
+    """PolicyError naming every element the gateway would ignore, with its line."""
+    found = unenforced_elements(xml_text)
+    if not found:
+        return
+    names = ", ".join(f"<{element.tag}> (line {element.line})" for element in found)
+    raise PolicyError(
+        f"This gateway does not enforce {names}: remove "
+        f"{'it' if len(found) == 1 else 'them'} before saving, so that the policy says only "
+        "what the gateway does. It enforces <base /> and, in <inbound>, "
+        f"<{CERTIFICATE_TAG}>, <{BASIC_TAG}> and <{BACKEND_TAG}>.",
+        found[0].line,
+    )

@@ -177,3 +177,20 @@ def test_it_refuses_invalid_input():
         set_gateway_credentials(
             DEFAULT_POLICY, certificate_id="c1", basic=BasicCredentials("u", "p")
         )
+
+
+def test_elements_the_gateway_does_not_enforce_are_refused_on_save(admin_client, api):
+    from apis.models import Api
+
+    text = (
+        "<policies>\n  <inbound>\n    <base />\n"
+        '    <rate-limit calls="20" renewal-period="90" />\n'
+        '    <set-header name="X-Trace" exists-action="override" />\n'
+        "  </inbound>\n  <outbound><base /></outbound>\n</policies>"
+    )
+    response = admin_client.post(
+        f"/apis/{api.name}/policy/", {"policy": text, "version": api.version}
+    )
+    page = response.content.decode()
+    assert "does not enforce &lt;rate-limit&gt; (line 4), &lt;set-header&gt; (line 5)" in page
+    assert Api.objects.get(pk=api.pk).policy_xml == api.policy_xml

@@ -327,3 +327,14 @@ def test_a_backend_named_in_a_policy_cannot_be_deleted(api, orders):
     save_policy(orders, DEFAULT_POLICY, version=None)
     assert api.delete("/backends/orders").status_code == 204
     assert AuditEvent.objects.filter(action="backend-deleted").exists()
+
+
+def test_a_policy_the_gateway_would_not_enforce_is_400_naming_it(api, orders):
+    value = policy_with('<rate-limit calls="20" renewal-period="90" />')
+    response = api.put(
+        "/apis/orders/policies/policy", {"properties": {"format": "rawxml", "value": value}}
+    )
+    assert response.status_code == 400
+    assert "does not enforce <rate-limit>" in error_of(response)["message"]
+    orders.refresh_from_db()
+    assert "rate-limit" not in orders.policy_xml
