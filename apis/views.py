@@ -58,6 +58,12 @@ def _design_context(api, **extra):
         inbound = api.parsed_policy().describe()
     except policy.PolicyError as exc:
         inbound = [f"The stored policy does not parse: {exc}"]
+    else:
+        for element in policy.unenforced_elements(api.policy_xml):
+            inbound.append(
+                f"Not enforced by this gateway: <{element.tag}> (line {element.line}); "
+                "remove it from the policy"
+            )
     if effective.certificate_from_backend:
         inbound.append(
             f"Backend {effective.backend.name} presents client certificate "

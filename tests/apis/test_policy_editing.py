@@ -194,3 +194,13 @@ def test_elements_the_gateway_does_not_enforce_are_refused_on_save(admin_client,
     page = response.content.decode()
     assert "does not enforce &lt;rate-limit&gt; (line 4), &lt;set-header&gt; (line 5)" in page
     assert Api.objects.get(pk=api.pk).policy_xml == api.policy_xml
+
+
+def test_a_stored_element_the_gateway_ignores_is_flagged_on_the_design_tab(admin_client, api):
+    from apis.models import Api
+
+    Api.objects.filter(pk=api.pk).update(
+        policy_xml="<policies><inbound><base /><cors /></inbound></policies>"
+    )
+    page = admin_client.get(f"/apis/{api.name}/").content.decode()
+    assert "Not enforced by this gateway: &lt;cors&gt; (line 1)" in page
