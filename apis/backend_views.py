@@ -60,7 +60,8 @@ def _edit(request, backend):
 @can_add
 @require_http_methods(["GET", "POST"])
 def backend_add(request):
-    return _edit(request, Backend())
+    # ?url= prefills the URL: the Design tab and the gateway's validation errors link here.
+    return _edit(request, Backend(url=request.GET.get("url", "")[:2000]))
 
 
 @can_change

@@ -10,8 +10,10 @@ match.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
 
 from django.db.models import Prefetch
+from django.urls import reverse
 
 from apis.models import Api, Backend, BackendCACertificate, BackendCertificate, longest_prefix
 from certificates.models import CACertificate, Certificate
@@ -115,3 +117,12 @@ def attach_effective_settings(apis: Iterable[Api]) -> list[Api]:
     for api in apis:
         api.effective = found[api.pk]
     return apis
+
+
+def validation_path(api: Api, backend_name: str) -> str:
+    """Where an administrator changes how the back end's certificate is checked: the backend's
+    edit page, or a new backend with the API's back-end address filled in."""
+    if backend_name:
+        return reverse("backends:edit", args=[backend_name])
+    origin = urlsplit(api.service_url)
+    return reverse("backends:add") + "?" + urlencode({"url": f"{origin.scheme}://{origin.netloc}"})

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from apis import actions, policy, replacement
-from apis.effective import attach_effective_settings, effective_settings
+from apis.effective import attach_effective_settings, effective_settings, validation_path
 from apis.forms import ApiForm, GatewayCredentialsForm, OperationForm, PolicyForm
 from apis.models import Api, Backend, Operation
 from certificates.models import CACertificate, Certificate
@@ -54,6 +54,7 @@ def api_add(request):
 
 def _design_context(api, **extra):
     effective = effective_settings(api)
+    backend_name = effective.backend.name if effective.backend else ""
     try:
         inbound = api.parsed_policy().describe()
     except policy.PolicyError as exc:
@@ -76,6 +77,9 @@ def _design_context(api, **extra):
         "inbound": inbound,
         "backend": effective.backend,
         "effective": effective,
+        "validation_path": validation_path(
+            api, effective.backend.name if effective.backend else ""
+        ),
         **extra,
     }
 
@@ -154,7 +158,8 @@ def backend_edit(request, name):
             messages.success(request, EFFECTIVE_NOW)
             return redirect(api)
     template = "apis/credentials_edit.html#form" if request.htmx else "apis/credentials_edit.html"
-    return render(request, template, {"api": api, "form": form, "tab": "design"})
+    context = _design_context(api, form=form)
+    return render(request, template, context)
 
 
 @can_view

@@ -6,6 +6,7 @@ of back-end connections and configuration cache.
 """
 
 import base64
+import dataclasses
 import logging
 import time
 import uuid
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 from yarl import URL
 
+from apis.effective import validation_path
 from apis.models import Api
 from certificates.keystore import DecryptionError
 from certificates.models import Certificate
@@ -84,6 +86,12 @@ class Outcome:
     certificate_offered: bool = False
     certificate_note: str = ""
     elapsed_ms: float = 0.0
+
+
+def with_fix(failure: tls.Failure, api: Api, backend_name: str) -> tls.Failure:
+    url = settings.PORTAL_BASE_URL + validation_path(api, backend_name)
+    message = f"{failure.message} Change it at {url}"
+    return dataclasses.replace(failure, message=message, fix_url=url)
 
 
 class Refused(Exception):
@@ -229,6 +237,7 @@ async def forward(
     outcome = Outcome(status=502)
     target = "(unknown)"
     connected = False
+    plan = None
     try:
         try:
             segments = decoded_segments(call.path)
@@ -276,6 +285,8 @@ async def forward(
         outcome.failure = refused.failure
     except (aiohttp.ClientError, OSError, tls.ContextError, TimeoutError) as exc:
         outcome.failure = tls.classify(exc, target)
+        if outcome.failure.code in tls.VALIDATION_FAILURES and plan is not None:
+            outcome.failure = with_fix(outcome.failure, outcome.api, plan.backend_name)
     outcome.certificate_note = _certificate_note(outcome, connected, call)
     if outcome.failure is not None:
         outcome.status = outcome.failure.status

@@ -33,6 +33,7 @@ class Plan:
     operations: tuple[Operation, ...]
     validation: tls.ServerValidation
     certificate: Certificate | None
+    backend_name: str = ""  # the backend whose settings apply, if any
 
 
 def load_plan(api: Api) -> Plan:
@@ -43,6 +44,7 @@ def load_plan(api: Api) -> Plan:
         operations=tuple(api.operations.all()),
         validation=server_validation(settings),
         certificate=settings.certificate,
+        backend_name=settings.backend.name if settings.backend else "",
     )
 
 

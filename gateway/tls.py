@@ -61,6 +61,11 @@ class Failure:
     status: int
     code: str
     message: str
+    fix_url: str = ""  # the portal page where an administrator changes what failed
+
+
+# Failures an administrator fixes on the backend's page (validation settings, trusted CAs).
+VALIDATION_FAILURES = ("backend_certificate_untrusted", "backend_certificate_name_mismatch")
 
 
 class ContextError(Exception):

@@ -87,3 +87,17 @@ def test_the_list_reads_a_constant_number_of_queries(
         )
     with django_assert_max_num_queries(12):
         admin_client.get("/apis/")
+
+
+def test_the_pencil_shows_the_validation_and_offers_the_backend(admin_client, api):
+    form = admin_client.get(f"/apis/{api.name}/backend/").content.decode()
+    assert "Certificate chain validation on" in form
+    link = "/backends/+add/?url=https%3A%2F%2F127.0.0.1%3A9443"
+    assert f'href="{link}">Create a backend for this address' in form
+    prefilled = admin_client.get(link).content.decode()
+    assert 'value="https://127.0.0.1:9443"' in prefilled
+
+
+def test_with_a_backend_the_pencil_offers_to_edit_it(admin_client, api, backend):
+    form = admin_client.get(f"/apis/{api.name}/backend/").content.decode()
+    assert 'href="/backends/billing-backend/edit/">Edit backend billing-backend' in form

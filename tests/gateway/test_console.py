@@ -50,6 +50,7 @@ def test_a_failure_is_shown_with_its_reason(
     content = response.content.decode()
     assert 'data-testid="status">500<' in content
     assert "backend_certificate_untrusted" in content
+    assert ">Change the validation</a>" in content and "/backends/+add/?url=" in content
     assert "On: failed" in content
 
 

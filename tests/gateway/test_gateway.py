@@ -134,6 +134,8 @@ def test_an_untrusted_back_end_answers_500_with_both_fixes(
     message = error["error"]["message"]
     assert "CA certificates" in message
     assert "Validate certificate chain" in message
+    # No backend serves the API: the message links to a new one for its address.
+    assert message.endswith(f"/backends/+add/?url=https%3A%2F%2F127.0.0.1%3A{server.port}")
     assert error["requestId"] == response.headers["X-Request-Id"]
 
 
@@ -160,6 +162,7 @@ def test_name_validation(
     response, error = call(caller, "orders/orders/1")
     assert response.status_code == 500
     assert error["error"]["code"] == "backend_certificate_name_mismatch"
+    assert error["error"]["message"].endswith(f"/backends/{backend.name}/edit/")
     backend.validate_certificate_name = False
     actions.save_backend(backend, ca_certificates=[trusted_ca], client_certificates=[])
     assert call(caller, "orders/orders/1")[0].status_code == 200
