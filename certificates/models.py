@@ -4,7 +4,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Cast, Coalesce, Concat, Lower
+from django.db.models.functions import Cast, Coalesce, Concat, Left, Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,6 +14,9 @@ from certificates.validators import IDENTIFIER_MAX_LENGTH, validate_identifier
 EXPIRING_SOON_DAYS = 30
 # Joins the fields of the search column: a search text without it never matches across two.
 SEARCH_SEPARATOR = "\x1f"
+# The list sorts subjects by their start: a b-tree entry must stay short on PostgreSQL (at most
+# 2,704 bytes), and a subject has no length limit.
+SUBJECT_SORT = Left("subject", 200)
 
 
 def search_column(*fields: str, json_fields: tuple[str, ...] = ()) -> models.GeneratedField:
@@ -49,6 +52,38 @@ class SQLiteIndex(models.Index):
         if schema_editor.connection.vendor == "sqlite":
             return super().remove_sql(model, schema_editor, *args, **kwargs)
         return f"-- {self.name}: an index on SQLite only"
+
+
+class PostgreSQLIndex(models.Index):
+    """An index made on PostgreSQL only (a trigram GIN index); other databases get an SQL
+    comment in its place."""
+
+    def create_sql(self, model, schema_editor, *args, **kwargs):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().create_sql(model, schema_editor, *args, **kwargs)
+        return f"-- {self.name}: an index on PostgreSQL only"
+
+    def remove_sql(self, model, schema_editor, *args, **kwargs):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().remove_sql(model, schema_editor, *args, **kwargs)
+        return f"-- {self.name}: an index on PostgreSQL only"
+
+
+class TrigramIndex(PostgreSQLIndex):
+    """pg_trgm's GIN index: serves `LIKE '%text%'` (Django's `contains`) whatever the length of
+    the text, where a b-tree cannot hold a long SAN list. Needs the pg_trgm extension (see
+    migration 0005). Made here rather than with django.contrib.postgres's GinIndex, which
+    would need that app installed on SQLite too."""
+
+    def __init__(self, *, field: str, name: str):
+        super().__init__(fields=[field], opclasses=["gin_trgm_ops"], name=name)
+
+    def deconstruct(self):
+        path, _args, kwargs = super().deconstruct()
+        return path, (), {"field": kwargs["fields"][0], "name": kwargs["name"]}
+
+    def create_sql(self, model, schema_editor, *args, **kwargs):
+        return super().create_sql(model, schema_editor, *args, **{**kwargs, "using": " USING gin"})
 
 
 def protected_relations(model):
@@ -231,6 +266,15 @@ class Certificate(CertificateFactsMixin):
             # A search reads its text and the thumbprints here, then only the rows that match
             # (see inventory.search).
             SQLiteIndex(fields=["search_text", "thumbprint"], name="certificate_search"),
+            TrigramIndex(field="search_text", name="certificate_search_trgm"),
+            # One per sort column of the list (inventory.SORTS), the Id last: each order and
+            # each keyset page ("after this Id") reads its stretch of one index.
+            models.Index(fields=["not_after", "name"], name="certificate_sort_expires"),
+            models.Index(SUBJECT_SORT, "name", name="certificate_sort_subject"),
+            models.Index(fields=["thumbprint", "name"], name="certificate_sort_thumbprint"),
+            models.Index(fields=["key_type", "key_size", "name"], name="certificate_sort_key"),
+            models.Index(fields=["last_presented_at", "name"], name="certificate_sort_presented"),
+            models.Index(fields=["owner", "name"], name="certificate_sort_owner"),
         ]
 
     def get_absolute_url(self):
