@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from certificates import keyring
 from certificates.validators import IDENTIFIER_MAX_LENGTH, validate_identifier
+from lib.indexes import TrigramIndex
 
 EXPIRING_SOON_DAYS = 30
 # Joins the fields of the search column: a search text without it never matches across two.
@@ -52,38 +53,6 @@ class SQLiteIndex(models.Index):
         if schema_editor.connection.vendor == "sqlite":
             return super().remove_sql(model, schema_editor, *args, **kwargs)
         return f"-- {self.name}: an index on SQLite only"
-
-
-class PostgreSQLIndex(models.Index):
-    """An index made on PostgreSQL only (a trigram GIN index); other databases get an SQL
-    comment in its place."""
-
-    def create_sql(self, model, schema_editor, *args, **kwargs):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().create_sql(model, schema_editor, *args, **kwargs)
-        return f"-- {self.name}: an index on PostgreSQL only"
-
-    def remove_sql(self, model, schema_editor, *args, **kwargs):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().remove_sql(model, schema_editor, *args, **kwargs)
-        return f"-- {self.name}: an index on PostgreSQL only"
-
-
-class TrigramIndex(PostgreSQLIndex):
-    """pg_trgm's GIN index: serves `LIKE '%text%'` (Django's `contains`) whatever the length of
-    the text, where a b-tree cannot hold a long SAN list. Needs the pg_trgm extension (see
-    migration 0005). Made here rather than with django.contrib.postgres's GinIndex, which
-    would need that app installed on SQLite too."""
-
-    def __init__(self, *, field: str, name: str):
-        super().__init__(fields=[field], opclasses=["gin_trgm_ops"], name=name)
-
-    def deconstruct(self):
-        path, _args, kwargs = super().deconstruct()
-        return path, (), {"field": kwargs["fields"][0], "name": kwargs["name"]}
-
-    def create_sql(self, model, schema_editor, *args, **kwargs):
-        return super().create_sql(model, schema_editor, *args, **{**kwargs, "using": " USING gin"})
 
 
 def protected_relations(model):
@@ -266,7 +235,7 @@ class Certificate(CertificateFactsMixin):
             # A search reads its text and the thumbprints here, then only the rows that match
             # (see inventory.search).
             SQLiteIndex(fields=["search_text", "thumbprint"], name="certificate_search"),
-            TrigramIndex(field="search_text", name="certificate_search_trgm"),
+            TrigramIndex("search_text", name="certificate_search_trgm"),
             # One per sort column of the list (inventory.SORTS), the Id last: each order and
             # each keyset page ("after this Id") reads its stretch of one index.
             models.Index(fields=["not_after", "name"], name="certificate_sort_expires"),

@@ -105,7 +105,7 @@ class KeysetPage:
 
 def _orderings(queryset) -> list[OrderBy]:
     found = []
-    for item in queryset.query.order_by:
+    for item in queryset.query.order_by or queryset.model._meta.ordering:
         if isinstance(item, str):
             item = F(item[1:]).desc() if item.startswith("-") else F(item).asc()
         found.append(item)
