@@ -45,7 +45,7 @@ SELF_SIGNED_CHOICES = [("", "Any"), ("yes", "Self-signed"), ("no", "CA-issued")]
 KEY_TYPE_CHOICES = [("", "Any"), ("RSA", "RSA"), ("EC", "EC")]
 PER_PAGE_CHOICES = [("25", "25"), ("50", "50"), ("100", "100"), ("200", "200")]
 PRESENTED_RECENT_DAYS = 30
-SEARCH_COUNT_LIMIT = 10_000
+SEARCH_COUNT_LIMIT = 1_000
 
 # Sort key: (column label, ordering). Every column of the table sorts; the Id breaks ties.
 SORTS = {
