@@ -282,3 +282,21 @@ def test_a_broad_search_counts_up_to_a_limit_and_says_so(admin_client, monkeypat
     assert not response.context["count_capped"]
     # Without a search the count is exact.
     assert shown(admin_client, "/certificates/")[0].context["total"] == 40
+
+
+def test_search_reads_the_trigram_index_on_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("The trigram index exists on PostgreSQL only.")
+    from certificates.search import search
+
+    fake_certificates(3)
+    with CaptureQueriesContext(connection) as captured:
+        queryset = search(Certificate.objects.all(), "host1.example")
+    [keys] = captured.captured_queries
+    with connection.cursor() as cursor:
+        # A table of three rows is cheaper to scan: ask what the plan is when it is not.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {keys['sql']}")
+        plan = " / ".join(row[0] for row in cursor.fetchall())
+    assert "certificate_search_trgm" in plan, plan
+    assert [certificate.name for certificate in queryset] == ["cert-0001"]
