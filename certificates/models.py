@@ -244,6 +244,9 @@ class Certificate(CertificateFactsMixin):
             models.Index(fields=["key_type", "key_size", "name"], name="certificate_sort_key"),
             models.Index(fields=["last_presented_at", "name"], name="certificate_sort_presented"),
             models.Index(fields=["owner", "name"], name="certificate_sort_owner"),
+            # Filters that no sort index starts with: the page in Id order and the count.
+            models.Index(fields=["self_signed", "name"], name="certificate_self_signed"),
+            models.Index(fields=["key_type", "name"], name="certificate_key_type"),
         ]
 
     def get_absolute_url(self):
