@@ -34,7 +34,7 @@ def search(queryset, text: str):
 
     The keys found are read first, by one query that the search index answers. Up to
     SEARCH_KEYS_READ of them, the list's count and page then read those rows by key, whatever
-    the sort, instead of searching twice; a broader search stays a subquery.
+    the sort, instead of searching twice; a broader search filters by the condition itself.
     """
     text = text.strip()
     if not text:
@@ -49,7 +49,9 @@ def search(queryset, text: str):
     found = queryset.model._default_manager.filter(Q(search_text__gte="") & condition)
     keys = list(found.order_by().values_list("pk", flat=True)[: SEARCH_KEYS_READ + 1])
     if len(keys) > SEARCH_KEYS_READ:
-        return queryset.filter(pk__in=found.values("pk"))
+        # Broad: the condition itself, so that the page (in the sort's index order) and the
+        # capped count stop after the rows they need instead of matching every row first.
+        return queryset.filter(condition)
     return queryset.filter(pk__in=keys)
 
 

@@ -24,7 +24,7 @@ def count_of(queryset, limit: int | None = None) -> tuple[int, bool]:
     a broad text search would otherwise read every row it matches just to count them."""
     if limit is None:
         return queryset.count(), False
-    count = queryset.order_by()[: limit + 1].count()
+    count = queryset.order_by().values("pk")[: limit + 1].count()
     return count, count > limit
 
 
