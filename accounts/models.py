@@ -54,3 +54,19 @@ class ApiToken(models.Model):
 
     def allows(self, scope: Scope) -> bool:
         return self.scope in (scope, Scope.BOTH)
+
+
+class Profile(models.Model):
+    """What the portal keeps about a user beyond Django's own fields."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="profile"
+    )
+    # Set with a one-time password: the user must choose their own at the next sign-in.
+    must_change_password = models.BooleanField(default=False)
+
+    class Meta:
+        permissions = [("manage_users", "Can add users, change their roles and unlock them")]
+
+    def __str__(self):
+        return f"Profile of {self.user}"

@@ -208,10 +208,10 @@ def save_policy(api: Api, xml_text: str, *, version: int | None, request=None) -
                 object_id=current.name,
                 before=before,
                 after=after,
-                message=""
+                # The changes are read from before and after; say so when there are none.
+                message="The policy changed; the gateway credentials did not."
                 if before == after
-                else f"Gateway credentials: {before['gatewayCredentials']} → "
-                f"{after['gatewayCredentials']}",
+                else "",
             )
     except IntegrityError:
         raise policy.PolicyError(
@@ -237,18 +237,6 @@ def set_gateway_credentials(
         api.policy_xml, certificate_id=certificate_id, basic=basic
     )
     return save_policy(api, xml_text, version=version, request=request)
-
-
-def replace_certificate_in_all_apis(old: Certificate, new: Certificate, *, request=None) -> list:
-    """Move every API from one certificate to another in one transaction."""
-    with transaction.atomic():
-        apis = list(Api.objects.select_for_update().filter(client_certificate=old))
-        for api in apis:
-            xml_text = policy_editing.set_gateway_credentials(
-                api.policy_xml, certificate_id=new.name
-            )
-            save_policy(api, xml_text, version=None, request=request)
-    return apis
 
 
 def delete_api(api: Api, *, request=None) -> None:

@@ -44,6 +44,12 @@ class Api(models.Model):
     backend_name = models.CharField(max_length=IDENTIFIER_MAX_LENGTH, blank=True)
     basic_username = models.CharField(max_length=200, blank=True)
     basic_password_encrypted = models.TextField(blank=True)
+    # Re-encrypted by rotate_keyring and checked at start (see certificates.keyring).
+    encrypted_columns = (
+        keyring.EncryptedColumn(
+            "basic_password_encrypted", "Basic password", "_password_associated_data"
+        ),
+    )
     # Optimistic concurrency: a form carries the version it was drawn from, and a save from a
     # stale form is refused instead of overwriting somebody else's change.
     version = models.PositiveIntegerField(default=1)

@@ -1,19 +1,29 @@
 """The REST API's backends, APIs, operations and policies (see certificates/rest.py).
 
-Input goes through the pages' own forms and writes through apis.actions, so the API and the
-pages obey the same rules and leave the same audit trail.
+Each entity's writable properties are declared once below. Input then goes through the pages'
+own forms and writes through apis.actions, so the API and the pages obey the same rules and
+leave the same audit trail.
 """
+
+import re
 
 from django.db import IntegrityError
 
 from apis import actions, policy
 from apis.forms import ApiForm, BackendForm, OperationForm
 from apis.models import Api, Backend, Operation
+from apis.rest_models import (
+    POLICY_EXAMPLE,
+    ApiProperties,
+    BackendCredentials,
+    BackendProperties,
+    BackendTls,
+    OperationProperties,
+    PolicyProperties,
+)
 from certificates.models import CACertificate, Certificate
-from certificates.rest import Properties, Resource, RestError, detail, invalid, reference_name
-
-PROTOCOLS = ("http", "https")
-POLICY_FORMATS = ("xml", "rawxml")
+from certificates.rest import EntityResource
+from lib.rest import RestError, detail, invalid, reference_name
 
 
 def _form_problem(form, targets: dict[str, str]) -> RestError:
@@ -49,9 +59,40 @@ def _find(model, names: list[str], target: str, what: str, field: str = "name") 
     return list(dict.fromkeys(found[name] for name in names))
 
 
-class ApiResource(Resource):
+# A policy may name a certificate or backend by its full resource id, as ARM clients write them.
+RESOURCE_ID_ATTRIBUTE = re.compile(
+    r"""\b(certificate-id|backend-id)(\s*=\s*)(["'])/subscriptions/[^"'<>]*?"""
+    r"""/(?:certificates|backends)/([^"'/<>]+)\3""",
+    re.IGNORECASE,
+)
+
+
+def bare_ids(document: str) -> str:
+    """The policy document with resource ids in certificate-id and backend-id made bare Ids."""
+    return RESOURCE_ID_ATTRIBUTE.sub(r"\1\2\3\4\3", document)
+
+
+class ApiResource(EntityResource):
     type = "apis"
     model = Api
+    methods = ("GET", "HEAD", "PUT", "PATCH", "DELETE")
+    write_model = ApiProperties
+    component, parameter, title = "Api", "apiId", "APIs"
+    about = "APIs published through the gateway."
+    example = {
+        "displayName": "Orders API",
+        "path": "orders",
+        "serviceUrl": "https://orders.internal:8443/v1",
+        "protocols": ["https"],
+        "description": "",
+    }
+    id_example = "orders"
+    filters = {
+        "name": "name",
+        "properties/displayName": "display_name",
+        "properties/path": "path",
+        "properties/serviceUrl": "service_url",
+    }
     permissions = {
         "view": "apis.view_api",
         "add": "apis.add_api",
@@ -59,7 +100,7 @@ class ApiResource(Resource):
         "delete": "apis.delete_api",
     }
 
-    def properties(self, obj) -> dict:
+    def properties(self, obj, route) -> dict:
         return {
             "displayName": obj.display_name,
             "path": obj.path,
@@ -68,18 +109,14 @@ class ApiResource(Resource):
             "description": obj.description,
         }
 
-    def put(self, request, parent, name, properties, existing):
-        protocols = properties.texts("protocols") or ["https"]
-        if not set(protocols) <= set(PROTOCOLS):
-            raise invalid(
-                properties.target("protocols"), "Protocols are 'http' and 'https'.", "Invalid"
-            )
+    def put(self, request, parent, name, properties, existing, route):
+        protocols = properties.protocols or ["https"]
         form = ApiForm(
             {
-                "display_name": properties.text("displayName", required=True),
-                "service_url": properties.text("serviceUrl", required=True),
-                "path": properties.text("path", required=True),
-                "description": properties.text("description"),
+                "display_name": properties.display_name,
+                "service_url": properties.service_url,
+                "path": properties.path,
+                "description": properties.description or "",
             },
             instance=existing or Api(name=name),
         )
@@ -87,10 +124,10 @@ class ApiResource(Resource):
             raise _form_problem(
                 form,
                 {
-                    "display_name": properties.target("displayName"),
-                    "service_url": properties.target("serviceUrl"),
-                    "path": properties.target("path"),
-                    "description": properties.target("description"),
+                    "display_name": "properties.displayName",
+                    "service_url": "properties.serviceUrl",
+                    "path": "properties.path",
+                    "description": "properties.description",
                 },
             )
         fields = {**form.cleaned_data, "protocols": sorted(set(protocols))}
@@ -100,17 +137,27 @@ class ApiResource(Resource):
             return actions.update_api(existing, **fields, version=None, request=request)
         except IntegrityError:
             raise _conflict(
-                "Another API took this Id or URL suffix at the same moment.",
-                properties.target("path"),
+                "Another API took this Id or URL suffix at the same moment.", "properties.path"
             ) from None
 
     def delete(self, request, obj):
         actions.delete_api(obj, request=request)
 
 
-class OperationResource(Resource):
+class OperationResource(EntityResource):
     type = "operations"
     model = Operation
+    methods = ("GET", "HEAD", "PUT", "PATCH", "DELETE")
+    write_model = OperationProperties
+    component, parameter, title = "Operation", "operationId", "Operations"
+    about = "An API's operations: a method and a URL template."
+    example = {"displayName": "Get order", "method": "GET", "urlTemplate": "/orders/{orderId}"}
+    id_example = "get-order"
+    filters = {
+        "name": "name",
+        "properties/method": "method",
+        "properties/urlTemplate": "url_template",
+    }
     permissions = {
         "view": "apis.view_api",
         "add": "apis.change_api",
@@ -118,13 +165,13 @@ class OperationResource(Resource):
         "delete": "apis.change_api",
     }
 
-    def __init__(self, parent: Resource):
+    def __init__(self, parent: EntityResource):
         self.parent = parent
 
     def queryset(self, parent):
         return parent.operations.all()
 
-    def properties(self, obj) -> dict:
+    def properties(self, obj, route) -> dict:
         return {
             "displayName": obj.display_name,
             "method": obj.method,
@@ -132,14 +179,14 @@ class OperationResource(Resource):
             "description": obj.description,
         }
 
-    def put(self, request, parent, name, properties, existing):
+    def put(self, request, parent, name, properties, existing, route):
         instance = existing or Operation(api=parent, name=name)
         form = OperationForm(
             {
-                "display_name": properties.text("displayName", required=True),
-                "method": properties.text("method", required=True).upper(),
-                "url_template": properties.text("urlTemplate", required=True),
-                "description": properties.text("description"),
+                "display_name": properties.display_name,
+                "method": properties.method.upper(),
+                "url_template": properties.url_template,
+                "description": properties.description or "",
             },
             instance=instance,
         )
@@ -147,10 +194,10 @@ class OperationResource(Resource):
             raise _form_problem(
                 form,
                 {
-                    "display_name": properties.target("displayName"),
-                    "method": properties.target("method"),
-                    "url_template": properties.target("urlTemplate"),
-                    "description": properties.target("description"),
+                    "display_name": "properties.displayName",
+                    "method": "properties.method",
+                    "url_template": "properties.urlTemplate",
+                    "description": "properties.description",
                 },
             )
         clash = parent.operations.filter(
@@ -159,7 +206,7 @@ class OperationResource(Resource):
         if clash.exists():
             raise _conflict(
                 f"This API already has an operation for {instance}: {clash.first().name}.",
-                properties.target("urlTemplate"),
+                "properties.urlTemplate",
             )
         try:
             return actions.save_operation(instance, created=existing is None, request=request)
@@ -170,20 +217,34 @@ class OperationResource(Resource):
         actions.delete_operation(obj, request=request)
 
 
-class PolicyResource(Resource):
-    """An API's policy document: one entity named 'policy', read and replaced whole."""
+class PolicyResource(EntityResource):
+    """An API's policy document: one entity named 'policy', read and replaced whole.
+
+    An API always has it: never set, it is the default document; DELETE brings that back.
+    """
 
     type = "policies"
     model = Api
     noun = "policy"
-    methods = ("GET", "PUT")
+    write_model = PolicyProperties
+    filters = {}
+    component, parameter, title = "Policy", "policyId", "Policies"
+    about = (
+        "An API's policy document (one per API, named 'policy'). Saving it sets the API's "
+        'gateway credentials, such as <authentication-certificate certificate-id="..." />. '
+        "DELETE brings back the default document."
+    )
+    example = {"format": "xml", "value": POLICY_EXAMPLE}
+    id_example = "policy"
+    name_schema = {"type": "string", "enum": ["policy"]}
     permissions = {
         "view": "apis.view_api",
         "add": "apis.change_api",
         "change": "apis.change_api",
+        "delete": "apis.change_api",
     }
 
-    def __init__(self, parent: Resource):
+    def __init__(self, parent: EntityResource):
         self.parent = parent
 
     def check_name(self, name):
@@ -197,34 +258,60 @@ class PolicyResource(Resource):
         queryset = self.queryset(parent)
         return (queryset.select_for_update() if for_update else queryset).first()
 
+    def is_set(self, obj) -> bool:
+        return obj.policy_xml.strip() != policy.DEFAULT_POLICY.strip()
+
     def name_of(self, obj) -> str:
         return "policy"
 
-    def properties(self, obj) -> dict:
+    def properties(self, obj, route) -> dict:
         return {"format": "xml", "value": obj.policy_xml}
 
-    def put(self, request, parent, name, properties, existing):
-        target = properties.target("format")
-        if properties.text("format", default="xml") not in POLICY_FORMATS:
-            raise invalid(target, "The policy's format must be 'xml' (or 'rawxml').", "Invalid")
-        value = properties.text("value", required=True)
+    def delete(self, request, obj) -> None:
+        if self.is_set(obj):
+            self._save(request, obj, policy.DEFAULT_POLICY)
+
+    def put(self, request, parent, name, properties, existing, route):
+        return self._save(request, existing, bare_ids(properties.value))
+
+    def _save(self, request, api, value):
         try:
-            return actions.save_policy(existing, value, version=None, request=request)
+            return actions.save_policy(api, value, version=None, request=request)
         except policy.PolicyError as exc:
             line = {"line": exc.line} if getattr(exc, "line", None) else {}
             raise RestError(
                 400,
                 "InvalidPolicy",
                 str(exc),
-                [detail("InvalidPolicy", properties.target("value"), str(exc), **line)],
+                [detail("InvalidPolicy", "properties.value", str(exc), **line)],
             ) from None
         except actions.StaleChange:
             raise _stale() from None
 
 
-class BackendResource(Resource):
+class BackendResource(EntityResource):
     type = "backends"
     model = Backend
+    methods = ("GET", "HEAD", "PUT", "PATCH", "DELETE")
+    write_model = BackendProperties
+    component, parameter, title = "Backend", "backendId", "Backends"
+    about = (
+        "Back end services: how the gateway verifies them and which client certificate it "
+        "presents to them."
+    )
+    example = {
+        "url": "https://orders.internal:8443",
+        "protocol": "http",
+        "description": "Orders service",
+        "tls": {
+            "validateCertificateChain": True,
+            "validateCertificateName": True,
+            "caCertificateIds": ["internal-root"],
+        },
+        "credentials": {"certificateIds": ["orders-client"]},
+    }
+    id_example = "orders-backend"
+    filters = {"name": "name", "properties/url": "url"}
     permissions = {
         "view": "apis.view_backend",
         "add": "apis.add_backend",
@@ -235,8 +322,9 @@ class BackendResource(Resource):
     def queryset(self, parent):
         return Backend.objects.prefetch_related("ca_certificates", "client_certificates")
 
-    def properties(self, obj) -> dict:
+    def properties(self, obj, route) -> dict:
         certificates = sorted(obj.client_certificates.all(), key=lambda c: c.name)
+        ca_names = sorted(ca.name for ca in obj.ca_certificates.all())
         return {
             "url": obj.url,
             "protocol": obj.protocol,
@@ -244,48 +332,41 @@ class BackendResource(Resource):
             "tls": {
                 "validateCertificateChain": obj.validate_certificate_chain,
                 "validateCertificateName": obj.validate_certificate_name,
-                "caCertificateIds": sorted(ca.name for ca in obj.ca_certificates.all()),
+                "caCertificateIds": [route.reference("caCertificates", n) for n in ca_names],
             },
             "credentials": {
-                "certificateIds": [certificate.name for certificate in certificates],
+                "certificateIds": [route.reference("certificates", c.name) for c in certificates],
                 "certificate": [certificate.thumbprint for certificate in certificates],
             },
         }
 
-    def _client_certificates(self, credentials: Properties) -> list:
-        names = credentials.texts("certificateIds")
-        if names is not None:
-            names = [reference_name(name, "certificates") for name in names]
-            target = credentials.target("certificateIds")
-            return _find(Certificate, names, target, "client certificate")
+    def _client_certificates(self, credentials: BackendCredentials) -> list:
+        target = "properties.credentials"
+        if credentials.certificate_ids is not None:
+            names = [reference_name(name, "certificates") for name in credentials.certificate_ids]
+            return _find(Certificate, names, f"{target}.certificateIds", "client certificate")
         # The reference's older contract names certificates by thumbprint.
-        thumbprints = [t.upper() for t in credentials.texts("certificate") or []]
+        thumbprints = [t.upper() for t in credentials.certificate or []]
         return _find(
-            Certificate,
-            thumbprints,
-            credentials.target("certificate"),
-            "client certificate",
-            field="thumbprint",
+            Certificate, thumbprints, f"{target}.certificate", "client certificate", "thumbprint"
         )
 
-    def put(self, request, parent, name, properties, existing):
-        tls = properties.section("tls")
-        credentials = properties.section("credentials")
-        ca_names = [
-            reference_name(n, "caCertificates") for n in tls.texts("caCertificateIds") or []
-        ]
-        ca_certificates = _find(
-            CACertificate, ca_names, tls.target("caCertificateIds"), "CA certificate"
-        )
+    def put(self, request, parent, name, properties, existing, route):
+        tls = properties.tls or BackendTls()
+        credentials = properties.credentials or BackendCredentials()
+        ca_names = [reference_name(n, "caCertificates") for n in tls.ca_certificate_ids or []]
+        ca_target = "properties.tls.caCertificateIds"
+        ca_certificates = _find(CACertificate, ca_names, ca_target, "CA certificate")
         client_certificates = self._client_certificates(credentials)
+        chain, host = tls.validate_certificate_chain, tls.validate_certificate_name
         form = BackendForm(
             {
                 "name": name,
-                "url": properties.text("url", required=True),
-                "protocol": properties.text("protocol", default="http"),
-                "description": properties.text("description"),
-                "validate_certificate_chain": tls.flag("validateCertificateChain", default=True),
-                "validate_certificate_name": tls.flag("validateCertificateName", default=True),
+                "url": properties.url,
+                "protocol": properties.protocol or "http",
+                "description": properties.description or "",
+                "validate_certificate_chain": True if chain is None else chain,
+                "validate_certificate_name": True if host is None else host,
                 "ca_certificates": [ca.pk for ca in ca_certificates],
             },
             instance=existing or Backend(),
@@ -295,12 +376,12 @@ class BackendResource(Resource):
                 form,
                 {
                     "name": "name",
-                    "url": properties.target("url"),
-                    "protocol": properties.target("protocol"),
-                    "description": properties.target("description"),
-                    "validate_certificate_chain": tls.target("validateCertificateChain"),
-                    "validate_certificate_name": tls.target("validateCertificateName"),
-                    "ca_certificates": tls.target("caCertificateIds"),
+                    "url": "properties.url",
+                    "protocol": "properties.protocol",
+                    "description": "properties.description",
+                    "validate_certificate_chain": "properties.tls.validateCertificateChain",
+                    "validate_certificate_name": "properties.tls.validateCertificateName",
+                    "ca_certificates": ca_target,
                 },
             )
         try:

@@ -1,3 +1,5 @@
+from collections import Counter
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
@@ -6,10 +8,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from apis import actions, policy
+from apis import actions, policy, replacement
 from apis.forms import ApiForm, GatewayCredentialsForm, OperationForm, PolicyForm
-from apis.models import Api, Operation
-from certificates.models import Certificate
+from apis.models import Api, Backend, Operation
+from certificates.models import CACertificate, Certificate
 
 EFFECTIVE_NOW = "Saved. The change is effective immediately: the gateway's next call uses it."
 
@@ -26,7 +28,11 @@ def _api(name) -> Api:
 @can_view
 @require_http_methods(["GET"])
 def api_list(request):
-    apis = Api.objects.select_related("client_certificate").order_by("display_name")
+    apis = list(Api.objects.select_related("client_certificate").order_by("display_name"))
+    # Names that differ only by case were allowed before: flag them rather than hide them.
+    names = Counter(api.display_name.casefold() for api in apis)
+    for api in apis:
+        api.name_shared = names[api.display_name.casefold()] > 1
     return render(request, "apis/list.html", {"apis": apis})
 
 
@@ -212,25 +218,59 @@ def operation_delete(request, name, operation):
     )
 
 
-@can_change
-@require_http_methods(["GET", "POST"])
-def replace_certificate(request, certificate):
-    old = get_object_or_404(Certificate, name=certificate)
-    apis = Api.objects.filter(client_certificate=old)
-    candidates = Certificate.objects.exclude(pk=old.pk)
+def _replace(request, old, candidates, *, apis, backends, replace, what: str):
+    """The page that moves everything using `old` to a certificate chosen from `candidates`."""
     error = None
     if request.method == "POST":
         new = candidates.filter(name=request.POST.get("certificate", "")).first()
         if new is None:
             error = "Choose the certificate that replaces it."
         else:
-            moved = actions.replace_certificate_in_all_apis(old, new, request=request)
-            messages.success(
-                request, f"{len(moved)} API(s) now present {new.name} instead of {old.name}."
-            )
+            changes = replace(old, new, request=request).changes()
+            if changes:
+                messages.success(
+                    request, f"Replaced {old.name} with {new.name}: " + "; ".join(changes) + "."
+                )
+            else:
+                messages.info(request, f"Nothing used {old.name}; nothing was changed.")
             return redirect(old)
-    return render(
+    context = {
+        "certificate": old,
+        "what": what,
+        "apis": apis,
+        "backends": backends,
+        "candidates": candidates,
+        "error": error,
+    }
+    return render(request, "apis/replace_certificate.html", context)
+
+
+@can_change
+@require_http_methods(["GET", "POST"])
+def replace_certificate(request, certificate):
+    old = get_object_or_404(Certificate, name=certificate)
+    apis, backends = replacement.client_certificate_users(old)
+    return _replace(
         request,
-        "apis/replace_certificate.html",
-        {"certificate": old, "apis": apis, "candidates": candidates, "error": error},
+        old,
+        Certificate.objects.exclude(pk=old.pk),
+        apis=apis,
+        backends=backends,
+        replace=replacement.replace_client_certificate,
+        what="Client certificate",
+    )
+
+
+@permission_required("apis.change_backend", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def replace_ca_certificate(request, certificate):
+    old = get_object_or_404(CACertificate, name=certificate)
+    return _replace(
+        request,
+        old,
+        CACertificate.objects.exclude(pk=old.pk),
+        apis=[],
+        backends=list(Backend.objects.filter(ca_certificates=old).order_by("name")),
+        replace=replacement.replace_ca_certificate,
+        what="CA certificate",
     )

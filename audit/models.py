@@ -39,6 +39,12 @@ class Action(models.TextChoices):
     API_TOKEN_CREATED = "api-token-created", "API token created"
     API_TOKEN_REVOKED = "api-token-revoked", "API token revoked"
     KEYRING_ROTATED = "keyring-rotated", "Key ring rotated"
+    USER_CREATED = "user-created", "User created"
+    USER_DEACTIVATED = "user-deactivated", "User deactivated"
+    USER_REACTIVATED = "user-reactivated", "User reactivated"
+    USER_UNLOCKED = "user-unlocked", "User unlocked"
+    ROLE_GRANTED = "role-granted", "Role granted"
+    PASSWORD_SET = "password-set", "Password set"
 
 
 class AuditTrailIsAppendOnly(Exception):

@@ -2,16 +2,24 @@
 
 import logging
 
+from django.conf import settings
+
+from audit.client_address import TrustedProxies
 from audit.models import Action, AuditEvent
 
 logger = logging.getLogger("audit")
 
 
 def source_address(request) -> str | None:
-    # REMOTE_ADDR is the peer that connected; forwarded-for headers are not trusted here.
+    """The client's address: REMOTE_ADDR, or behind the proxies PORTAL_TRUSTED_PROXIES trusts,
+    the address they forwarded (see audit.client_address). Sign-in throttling uses it too
+    (AXES_CLIENT_IP_CALLABLE), so a lockout and its audit event name the same address."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    proxies = getattr(settings, "PORTAL_TRUSTED_PROXIES", None) or TrustedProxies()
+    return proxies.client_address(
+        request.META.get("REMOTE_ADDR", ""), request.META.get("HTTP_X_FORWARDED_FOR", "")
+    )
 
 
 def record(

@@ -7,17 +7,16 @@ live in one place whoever the caller is.
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.serialization import Encoding
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
 from audit.models import Action
 from audit.trail import record
-from certificates.facts import describe_certificate
 from certificates.models import CACertificate, Certificate
-from certificates.pfx import load_pfx
-from certificates.upload_errors import PfxError
-from certificates.upload_kinds import load_public_certificate
+from certificates.parsing import Limits, open_pfx, open_public_certificate
+from certificates.upload_errors import UploadError
 
 
 class CertificateExists(Exception):
@@ -31,7 +30,7 @@ class CertificateExists(Exception):
         )
 
 
-class DuplicateCertificate(PfxError):
+class DuplicateCertificate(UploadError):
     def __init__(self, existing_name: str):
         super().__init__(
             "duplicate",
@@ -56,6 +55,13 @@ class ImportResult:
     certificate: Certificate
     created: bool
     validity_problem: str | None
+
+
+def parse_limits() -> Limits:
+    """How long an uploaded file may take to open, and in how many helper processes at once."""
+    return Limits(
+        seconds=settings.PORTAL_UPLOAD_PARSE_SECONDS, helpers=settings.PORTAL_UPLOAD_PARSE_HELPERS
+    )
 
 
 def certificate_summary(certificate) -> dict:
@@ -93,10 +99,10 @@ def import_certificate(
 ) -> ImportResult:
     """Store a PFX under `name`, or replace the certificate of that Id when `replace` is set.
 
-    Raises PfxError (bad file or password), DuplicateCertificate or CertificateExists.
+    Raises UploadError (bad file or password), DuplicateCertificate or CertificateExists.
     The PFX bytes and the password are never stored or logged.
     """
-    parsed = load_pfx(data, password)
+    parsed = open_pfx(data, password, parse_limits())
     try:
         with transaction.atomic():
             certificate = Certificate.objects.select_for_update().filter(name=name).first()
@@ -133,7 +139,7 @@ def import_certificate(
             )
     except IntegrityError:
         # Another upload created the same Id between our check and our insert.
-        raise PfxError(
+        raise UploadError(
             "concurrent_change",
             "Another upload created this Id at the same moment. Reload and try again.",
         ) from None
@@ -186,22 +192,21 @@ def delete_certificate(certificate, *, request=None, actor=None) -> None:
 def import_ca_certificate(
     name: str, data: bytes, *, replace: bool = False, request=None, actor=None
 ) -> CACertificate:
-    """Store a public CA certificate (PEM or DER). Raises PfxError on bad input.
+    """Store a public CA certificate (PEM or DER). Raises UploadError on bad input.
 
     With `replace`, an upload under an existing Id replaces that CA certificate; every backend
     that trusts the Id trusts the new one from its next call.
     """
-    cert = load_public_certificate(data)
-    facts = describe_certificate(cert)
+    opened = open_public_certificate(data, parse_limits())
     try:
         with transaction.atomic():
             ca = CACertificate.objects.select_for_update().filter(name=name).first()
             if ca is not None and not replace:
-                raise PfxError("exists", f"A CA certificate with the Id {name} already exists.")
+                raise UploadError("exists", f"A CA certificate with the Id {name} already exists.")
             before = None if ca is None else certificate_summary(ca)
             ca = ca or CACertificate(name=name)
-            ca.certificate_pem = _pem([cert])
-            ca.set_facts(facts)
+            ca.certificate_pem = _pem([opened.certificate])
+            ca.set_facts(opened)
             _set_uploader(ca, request, actor)
             ca.uploaded_at = timezone.now()
             ca.save()
@@ -217,7 +222,7 @@ def import_ca_certificate(
                 actor=actor,
             )
     except IntegrityError:
-        raise PfxError(
+        raise UploadError(
             "concurrent_change",
             "Another upload created this Id at the same moment. Reload and try again.",
         ) from None

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
 from certificates import der
-from certificates.upload_errors import PfxError
+from certificates.upload_errors import UploadError
 
 _UPN = "1.3.6.1.4.1.311.20.2.3"
 _NAME_KEYWORDS = {NameOID.EMAIL_ADDRESS: "E"}  # as Windows and the gateway's portal show it
@@ -51,7 +51,7 @@ def certificate_thumbprint(certificate: x509.Certificate) -> str:
 
 
 def describe_certificate(certificate: x509.Certificate) -> CertificateFacts:
-    """The facts shown for a certificate; raise PfxError when they cannot be read."""
+    """The facts shown for a certificate; raise UploadError when they cannot be read."""
     try:
         if certificate.serial_number.bit_length() > 512:  # RFC 5280 allows 160
             raise ValueError("serial number too long")
@@ -67,7 +67,7 @@ def describe_certificate(certificate: x509.Certificate) -> CertificateFacts:
             self_signed=_self_signed(certificate),
         )
     except (ValueError, x509.DuplicateExtension) as exc:  # found when first read
-        raise PfxError(
+        raise UploadError(
             "invalid_certificate",
             "The certificate cannot be read: its names or extensions are not encoded correctly. "
             "Ask whoever issued it for a corrected certificate.",

@@ -69,7 +69,9 @@ class CACertificateUploadForm(forms.Form):
     certificate = UploadedFileField(
         label="Certificate",
         max_bytes=MAX_CERTIFICATE_BYTES,
-        help_text="A public certificate: .cer, .crt, .pem or .der. Never a private key.",
+        help_text="The public certificate of the CA that issued your back end's certificate "
+        "(.cer, .crt, .pem or .der), not the back end's own certificate and never a private "
+        "key. Backends that list it trust only the CA certificates they list.",
         widget=forms.ClearableFileInput(attrs={"accept": ".cer,.crt,.pem,.der"}),
     )
     name = IdentifierField()

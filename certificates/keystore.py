@@ -53,6 +53,11 @@ def _decode_key(text: str) -> bytes:
     return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
 
 
+def token_prefix(key_id: str) -> str:
+    """How every token encrypted under ``key_id`` begins (a database can filter on it)."""
+    return f"{VERSION}:{key_id}:"
+
+
 class KeyRing:
     __slots__ = ("_keys",)
 
@@ -142,7 +147,7 @@ class KeyRing:
 
     def encrypt(self, plaintext: bytes, associated_data: bytes) -> str:
         key_id, key = self._keys[0]
-        header = f"{VERSION}:{key_id}:"
+        header = token_prefix(key_id)
         nonce = os.urandom(NONCE_BYTES)
         ciphertext = AESGCM(key).encrypt(nonce, plaintext, header.encode() + associated_data)
         return f"{header}{_b64url_encode(nonce)}:{_b64url_encode(ciphertext)}"
@@ -152,7 +157,7 @@ class KeyRing:
         keys = dict(self._keys)
         if key_id not in keys:
             raise DecryptionError(f"The token was encrypted under key {key_id!r}, not in the ring.")
-        header = f"{VERSION}:{key_id}:"
+        header = token_prefix(key_id)
         try:
             return AESGCM(keys[key_id]).decrypt(
                 nonce, ciphertext, header.encode() + associated_data

@@ -216,6 +216,10 @@ class Certificate(CertificateFactsMixin):
     friendly_name = models.CharField(max_length=255, blank=True)
     # AES-256-GCM token from certificates.keystore, bound to this certificate's id and thumbprint.
     encrypted_private_key = models.TextField()
+    # Re-encrypted by rotate_keyring and checked at start, with every other such column.
+    encrypted_columns = (
+        keyring.EncryptedColumn("encrypted_private_key", "private key", "_associated_data"),
+    )
     # Bumped on every replacement, so every gateway worker sees a rotation on its next call.
     version = models.PositiveIntegerField(default=1)
     last_presented_at = models.DateTimeField(null=True, blank=True)
@@ -266,16 +270,6 @@ class Certificate(CertificateFactsMixin):
 
     def private_key_der(self) -> bytes:
         return keyring.current().decrypt(self.encrypted_private_key, self._associated_data())
-
-    def reencrypt_private_key(self) -> bool:
-        """Re-encrypt under the newest key of the ring; True when something changed."""
-        ring = keyring.current()
-        if not ring.needs_reencryption(self.encrypted_private_key):
-            return False
-        self.encrypted_private_key = ring.reencrypt(
-            self.encrypted_private_key, self._associated_data()
-        )
-        return True
 
     def chain(self) -> list[x509.Certificate]:
         if not self.chain_pem:

@@ -1,13 +1,14 @@
 """Read and check a client certificate uploaded as a PKCS#12 (.pfx / .p12) file.
 
 load_pfx() looks at the file's structure itself before any password-based work (see
-certificates/der.py), so that each problem gets its own message and a hostile file cannot make
-the server spend minutes on key derivation. Only then are the MAC verified and the parts
-decrypted: by certificates/pkcs12.py, which replaces OpenSSL's slow RSA key validation with
-cheaper checks, or, for any file it leaves aside, by cryptography (OpenSSL), whose verdict then
-counts. Files of another kind are recognised in certificates/upload_kinds.py, and the facts shown
-for the certificate are read in certificates/facts.py. Nothing here stores or logs the file or
-its password.
+certificates/der.py), so that each problem gets its own message and a file asking for a forged
+amount of key derivation in its visible parts is refused before any of it starts. Only then does
+cryptography (OpenSSL) verify the MAC, decrypt the parts and validate the key; its verdict counts.
+What an encrypted part asks for cannot be seen before decrypting it: the server therefore runs
+load_pfx in a helper process with a time limit (certificates/parsing.py), never in a worker.
+Files of another kind are recognised in certificates/upload_kinds.py, and the facts shown for the
+certificate are read in certificates/facts.py. Nothing here imports Django, or stores or logs the
+file or its password.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from certificates import der
 from certificates.facts import CertificateFacts, clean_untrusted_text, describe_certificate
-from certificates.pkcs12 import quick_load
-from certificates.upload_errors import PfxError
+from certificates.upload_errors import UploadError
 from certificates.upload_kinds import (
     EXPORT_PFX_ADVICE,
     PKCS7_DATA,
@@ -41,10 +41,6 @@ MAX_KDF_ITERATIONS = 1_000_000
 # The whole file: a MAC plus the certificate and key parts is three derivations; this leaves room
 # for one more and stops a file that repeats encrypted parts to multiply the cost.
 MAX_TOTAL_KDF_ITERATIONS = 4 * MAX_KDF_ITERATIONS
-
-# Files asking for more key-derivation iterations than this (tools write 2,000 to 20,000 a part)
-# go straight to load_pkcs12: worst case, a file pays this much twice.
-QUICK_LOAD_MAX_ITERATIONS = 200_000
 
 MAX_RSA_BITS = 8192
 # An (encrypted) RSA 8192 key takes about 4.8 KB. Loading a key validates it, which costs seconds
@@ -71,54 +67,62 @@ _CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"
 
 @dataclass(frozen=True)
 class ParsedPfx(CertificateFacts):
-    """A usable client certificate: the facts of its certificate, its key and its chain."""
+    """A usable client certificate: the facts of its certificate, its key and its chain.
 
-    certificate: x509.Certificate
-    private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = field(repr=False)
-    chain: tuple[x509.Certificate, ...]  # the other certificates in the file
+    Plain data only (bytes, text, numbers, times), so that it can travel from the helper process
+    that opened the file; the objects are loaded again from the bytes when asked for.
+    """
+
+    certificate_bytes: bytes = field(repr=False)  # DER
+    key_bytes: bytes = field(repr=False)  # unencrypted PKCS#8 DER
+    chain_bytes: tuple[bytes, ...] = field(repr=False)  # DER of the other certificates in the file
     friendly_name: str  # "" when none; untrusted text
     key_type: str  # "RSA" or "EC"
     key_size: int  # bits; for EC the size of the curve
+    key_description: str  # "RSA 2048", "EC P-256"
 
     @property
     def facts(self) -> CertificateFacts:
         return CertificateFacts(**{f.name: getattr(self, f.name) for f in fields(CertificateFacts)})
 
     @property
-    def key_description(self) -> str:
-        return _key_description(self.private_key)
+    def certificate(self) -> x509.Certificate:
+        return x509.load_der_x509_certificate(self.certificate_bytes)
+
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]:
+        return tuple(x509.load_der_x509_certificate(item) for item in self.chain_bytes)
+
+    @property
+    def private_key(self) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+        return serialization.load_der_private_key(self.key_bytes, password=None)
 
     def private_key_der(self) -> bytes:
         """The key as unencrypted PKCS#8 DER: encrypt it before it goes anywhere."""
-        return self.private_key.private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+        return self.key_bytes
 
     def certificate_der(self) -> bytes:
-        return self.certificate.public_bytes(serialization.Encoding.DER)
+        return self.certificate_bytes
 
 
 def load_pfx(data: bytes, password: str) -> ParsedPfx:
-    """Parse and check an uploaded PKCS#12 file; raise PfxError with a clear message if unusable."""
+    """Parse and check an uploaded PKCS#12 file; raise UploadError with a clear message if not
+    usable. Run it in certificates/parsing.py's helper process: an encrypted part may ask for
+    any amount of work."""
     data = bytes(data)
     if not data:
-        raise PfxError("empty", f"The file is empty. {EXPORT_PFX_ADVICE} and choose that file.")
+        raise UploadError("empty", f"The file is empty. {EXPORT_PFX_ADVICE} and choose that file.")
     if len(data) > MAX_PFX_BYTES:
-        raise PfxError(
+        raise UploadError(
             "too_large",
             f"The file is larger than {MAX_PFX_BYTES // 1024} KB, far more than a certificate "
             "with its key and chain needs. Check that you chose the right .pfx file.",
         )
     inventory = _inspect(pfx_outer_element(data))
     key_bags = inventory.key_bags
-    # The quick loader may do the password-based work and still leave the file to
-    # load_pkcs12, which then does it again: only for files that ask for a usual amount.
-    quick = inventory.iterations <= QUICK_LOAD_MAX_ITERATIONS
-    loaded = _decrypt(data, password, quick=quick)
+    loaded = _decrypt(data, password)
     if key_bags > 1:
-        raise PfxError(
+        raise UploadError(
             "multiple_keys",
             f"The file contains {key_bags} private keys, but a client certificate needs exactly "
             f"one. {EXPORT_PFX_ADVICE}, with only that certificate and its own key.",
@@ -131,12 +135,17 @@ def load_pfx(data: bytes, password: str) -> ParsedPfx:
     friendly_name = clean_untrusted_text(name.decode("utf-8", "replace"))
     return ParsedPfx(
         **vars(describe_certificate(certificate)),
-        certificate=certificate,
-        private_key=key,
-        chain=chain,
+        certificate_bytes=certificate.public_bytes(serialization.Encoding.DER),
+        key_bytes=key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        chain_bytes=tuple(item.public_bytes(serialization.Encoding.DER) for item in chain),
         friendly_name=friendly_name[:MAX_FRIENDLY_NAME_CHARS],
         key_type=key_type,
         key_size=key_size,
+        key_description=_key_description(key),
     )
 
 
@@ -153,7 +162,7 @@ class _Inventory:
             raise der.DerError("iteration count must be positive")
         self.iterations += iterations
         if iterations > MAX_KDF_ITERATIONS or self.iterations > MAX_TOTAL_KDF_ITERATIONS:
-            raise PfxError(
+            raise UploadError(
                 "iterations",
                 "The file asks for an unreasonable amount of password-based key derivation "
                 f"(more than {MAX_KDF_ITERATIONS:,} iterations for one part, or "
@@ -191,10 +200,10 @@ def _inspect(pfx: der.Element) -> _Inventory:
                 _type, algorithm, *_ = encrypted_info.expect(der.SEQUENCE).children()
                 _inspect_algorithm(algorithm, inventory)
             # Other content types (envelopedData) are skipped by OpenSSL too.
-    except PfxError:
+    except UploadError:
         raise
     except (ValueError, IndexError):  # DerError, or fields missing where the format wants them
-        raise PfxError(
+        raise UploadError(
             "damaged",
             "The file is damaged: its content is not laid out as a .pfx (PKCS#12) file should "
             "be. Export the file again.",
@@ -202,8 +211,8 @@ def _inspect(pfx: der.Element) -> _Inventory:
     return inventory
 
 
-def _unsupported_format(what: str) -> PfxError:
-    return PfxError(
+def _unsupported_format(what: str) -> UploadError:
+    return UploadError(
         "unsupported_format",
         f"This .pfx file uses {what}, which is not supported. Export it again as a standard "
         ".pfx (PKCS#12) file protected by a password.",
@@ -237,11 +246,12 @@ def _inspect_bags(safe_contents: der.Element, inventory: _Inventory, nesting: in
         kind = bag_id.oid()
         value = value.expect(der.context(0)).explicit()
         if kind in (_KEY_BAG, _SHROUDED_KEY_BAG):
-            # Keys inside an encrypted part (rare) cannot be counted here; OpenSSL then silently
-            # keeps the first one.
+            # Keys inside an encrypted part (rare) cannot be counted here, nor the work their
+            # encryption asks for (the helper's time limit bounds that); OpenSSL then silently
+            # keeps the first key.
             inventory.key_bags += 1
             if len(value.encoded) > MAX_KEY_BAG_BYTES:
-                raise PfxError(
+                raise UploadError(
                     "unsupported_key",
                     f"The private key in the file is larger than the gateway supports (RSA up to "
                     f"{MAX_RSA_BITS} bits). Use a certificate with {_SUPPORTED_KEYS}.",
@@ -281,8 +291,8 @@ def _inspect_kdf(kdf: der.Element, inventory: _Inventory) -> None:
 # Decryption and the checks that need it -----------------------------------------------------
 
 
-def _decrypt(data: bytes, password: str, *, quick: bool) -> pkcs12.PKCS12KeyAndCertificates:
-    wrong = PfxError(
+def _decrypt(data: bytes, password: str) -> pkcs12.PKCS12KeyAndCertificates:
+    wrong = UploadError(
         "wrong_password_or_damaged",
         "The password is wrong or the file is damaged (the two cannot be told apart). Check the "
         "password, which is case-sensitive; if it is right, export the file again.",
@@ -293,14 +303,11 @@ def _decrypt(data: bytes, password: str, *, quick: bool) -> pkcs12.PKCS12KeyAndC
         raise wrong from None
     if "\0" in password:  # OpenSSL takes the password as a C string; cryptography would panic
         raise wrong
-    loaded = quick_load(data, password) if quick else None
-    if loaded is not None:
-        return loaded
     try:
         return pkcs12.load_pkcs12(data, secret)
     except (UnsupportedAlgorithm, TypeError):
         # The key is of a kind cryptography cannot represent, e.g. X25519 (TypeError) or GOST.
-        raise PfxError(
+        raise UploadError(
             "unsupported_key",
             f"The certificate's key type is not supported by the gateway. Use a certificate with "
             f"{_SUPPORTED_KEYS}.",
@@ -314,7 +321,7 @@ def _pick(loaded: pkcs12.PKCS12KeyAndCertificates):
     certificates = [item.certificate for item in loaded.additional_certs]
     if key is None:
         only = ", only certificates" if certificates or loaded.cert else ""
-        raise PfxError(
+        raise UploadError(
             "no_private_key",
             f"The file contains no private key{only}. Export the certificate again and include "
             "its private key (in Windows: 'Yes, export the private key'), as a .pfx (PKCS#12) "
@@ -324,12 +331,12 @@ def _pick(loaded: pkcs12.PKCS12KeyAndCertificates):
     certificate = loaded.cert.certificate if loaded.cert else None
     if certificate is None or certificate.public_key() != key.public_key():
         if certificates or certificate is not None:
-            raise PfxError(
+            raise UploadError(
                 "key_mismatch",
                 "The private key in the file does not belong to any certificate in it. Export "
                 "the certificate together with its own private key.",
             )
-        raise PfxError(
+        raise UploadError(
             "no_certificate",
             "The file contains a private key but not its certificate. Export the certificate "
             "together with this key as a .pfx (PKCS#12) file.",
@@ -355,7 +362,7 @@ def _check_key(key) -> tuple[str, int]:
     description = _key_description(key)
     if isinstance(key, rsa.RSAPrivateKey):
         if key.key_size < 2048:
-            raise PfxError(
+            raise UploadError(
                 "weak_key",
                 f"The certificate's key ({description} bits) is too weak: the gateway needs "
                 f"{_SUPPORTED_KEYS}. Get a new certificate with a stronger key.",
@@ -364,7 +371,7 @@ def _check_key(key) -> tuple[str, int]:
             return "RSA", key.key_size
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name in ("secp256r1", "secp384r1"):
         return "EC", key.curve.key_size
-    raise PfxError(
+    raise UploadError(
         "unsupported_key",
         f"The certificate's key ({description}) is not supported by the gateway. Use a "
         f"certificate with {_SUPPORTED_KEYS}.",

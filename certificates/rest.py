@@ -1,18 +1,13 @@
-"""The REST API's certificate entities, and the contract every entity of the API shares.
+"""The REST API's certificate entities: client certificates and trusted CA certificates.
 
-An entity is `{"id", "type", "name", "properties"}`. A `Resource` says how one kind of entity is
-found, shown, written and deleted; portal/rest.py turns resources into views (authentication,
-methods, ETags, paging, errors). Writes go through certificates.actions, like the pages'.
-This module sits on the lowest floor with entities, so apis/rest.py builds on it.
+Each entity's writable properties are declared once (a `Properties` model: validation and the
+OpenAPI schema come from it); lib/rest_dispatch.py answers the requests on both route shapes.
+Writes go through certificates.actions, like the pages'.
 """
-
-import base64
-import binascii
-import datetime as dt
-import re
 
 from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
+from pydantic import Field
 
 from certificates.actions import (
     CertificateInUse,
@@ -23,132 +18,30 @@ from certificates.actions import (
 from certificates.forms import PASSWORD_ERROR_CODES
 from certificates.models import CACertificate, Certificate
 from certificates.pfx import MAX_PFX_BYTES
-from certificates.upload_errors import PfxError
+from certificates.upload_errors import UploadError
 from certificates.upload_kinds import MAX_CERTIFICATE_BYTES
-from certificates.validators import validate_identifier
+from certificates.validators import IDENTIFIER_MAX_LENGTH, validate_identifier
+from lib.rest import (
+    Properties,
+    RestError,
+    decode_base64,
+    detail,
+    read_only,
+    utc_timestamp,
+)
+from lib.rest_dispatch import Resource
+
+IDENTIFIER_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{IDENTIFIER_MAX_LENGTH - 1}}}$"
 
 
-class RestError(Exception):
-    """An answer in the API's error shape: {"error": {"code", "message", "details"}}."""
+class EntityResource(Resource):
+    """A resource whose entities are named by the portal's Ids."""
 
-    def __init__(self, status: int, code: str, message: str, details=()):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = list(details)
-
-    def body(self) -> dict:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
-
-
-def detail(code: str, target: str, message: str, **extra) -> dict:
-    return {"code": code, "target": target, "message": message, **extra}
-
-
-def invalid(target: str, message: str, code: str = "ValidationError") -> RestError:
-    return RestError(400, "ValidationError", message, [detail(code, target, message)])
-
-
-def utc_timestamp(moment: dt.datetime) -> str:
-    """'2027-01-01T00:00:00Z', as the reference writes dates."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class Properties:
-    """Typed reading of an entity's `properties` (or a section of them) from a request body.
-
-    Unknown keys are ignored, as the reference's own payloads carry many this portal has no use
-    for; a known key of the wrong type is refused with its JSON path as the error's target.
-    """
-
-    def __init__(self, data: dict, path: str = "properties"):
-        self.data = data
-        self.path = path
-
-    def target(self, key: str) -> str:
-        return f"{self.path}.{key}"
-
-    def _get(self, key: str, required: bool):
-        value = self.data.get(key)
-        if value is None and required:
-            raise invalid(self.target(key), f"{self.target(key)} is required.", "Required")
-        return value
-
-    def text(self, key: str, *, required: bool = False, default: str = "") -> str:
-        value = self._get(key, required)
-        if value is None:
-            return default
-        if not isinstance(value, str):
-            raise invalid(self.target(key), f"{self.target(key)} must be a string.", "InvalidType")
-        return value
-
-    def flag(self, key: str, *, default: bool) -> bool:
-        value = self._get(key, False)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise invalid(
-                self.target(key), f"{self.target(key)} must be true or false.", "InvalidType"
-            )
-        return value
-
-    def texts(self, key: str) -> list[str] | None:
-        value = self._get(key, False)
-        if value is None:
-            return None
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise invalid(
-                self.target(key), f"{self.target(key)} must be a list of strings.", "InvalidType"
-            )
-        return value
-
-    def section(self, key: str) -> "Properties":
-        value = self._get(key, False)
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
-            raise invalid(self.target(key), f"{self.target(key)} must be an object.", "InvalidType")
-        return Properties(value, self.target(key))
-
-    def base64(self, key: str, *, max_bytes: int) -> bytes:
-        value = self.text(key, required=True)
-        target = self.target(key)
-        if len(value) > (max_bytes // 3 + 1) * 4 + len(value) // 60 + 64:
-            raise RestError(
-                413,
-                "RequestTooLarge",
-                f"{target} decodes to more than {max_bytes // 1024} KB, far more than a "
-                "certificate needs.",
-                [detail("TooLarge", target, "The file is too large.")],
-            )
-        try:
-            return base64.b64decode(re.sub(r"\s+", "", value), validate=True)
-        except (binascii.Error, ValueError):
-            hint = " Encode the whole file, PEM text included." if "-----BEGIN" in value else ""
-            raise invalid(
-                target, f"{target} must be the file's content in base64.{hint}", "InvalidBase64"
-            ) from None
-
-
-def reference_name(value: str, kind: str) -> str:
-    """An Id, also from a resource id such as '/.../certificates/orders-client'."""
-    return value.rstrip("/").rsplit(f"/{kind}/", 1)[-1]
-
-
-class Resource:
-    """One kind of entity under /api/. Subclasses fill in the blanks."""
-
-    type = ""  # the collection's URL segment, and each entity's "type"
-    model = None
-    methods = ("GET", "PUT", "DELETE")
-    parent: "Resource | None" = None  # the entity these live under, e.g. an API's operations
-    permissions: dict[str, str] = {}  # "view", "add", "change", "delete" -> permission name
-
-    @property
-    def noun(self) -> str:
-        """What one entity is called in messages: 'certificate', 'API'."""
-        return str(self.model._meta.verbose_name)
+    name_schema = {
+        "type": "string",
+        "pattern": IDENTIFIER_PATTERN,
+        "maxLength": IDENTIFIER_MAX_LENGTH,
+    }
 
     def check_name(self, name: str) -> None:
         try:
@@ -162,39 +55,40 @@ class Resource:
                 [detail("InvalidIdentifier", "name", f"Not a valid Id: {name[:100]!r}")],
             ) from None
 
-    def queryset(self, parent):
-        return self.model.objects.all()
 
-    def lookup(self, parent, name: str, *, for_update: bool = False):
-        queryset = self.queryset(parent)
-        if for_update:
-            queryset = queryset.select_for_update()
-        return queryset.filter(name=name).first()
+class CertificateFacts(Properties):
+    subject: str | None = read_only(
+        "The certificate's subject, e.g. 'CN=orders.example.com, O=Example'."
+    )
+    thumbprint: str | None = read_only(
+        "SHA-1 of the certificate, upper-case hex.", pattern="^[0-9A-F]{40}$"
+    )
+    expiration_date: str | None = read_only(
+        "When the certificate expires (UTC).", format="date-time"
+    )
 
-    def name_of(self, obj) -> str:
-        return obj.name
 
-    def path(self, obj, parent=None) -> str:
-        prefix = self.parent.path(parent) if self.parent else ""
-        return f"{prefix}/{self.type}/{self.name_of(obj)}"
+class CertificateProperties(CertificateFacts):
+    """A client certificate: its PFX file (base64) and the file's password."""
 
-    def entity(self, obj, parent=None) -> dict:
-        return {
-            "id": self.path(obj, parent),
-            "type": self.type,
-            "name": self.name_of(obj),
-            "properties": self.properties(obj),
-        }
+    data: str = Field(
+        description="The .pfx (PKCS#12) file, base64.",
+        json_schema_extra={"writeOnly": True, "format": "byte"},
+    )
+    password: str = Field(
+        "",
+        description="The file's password; used once, never stored.",
+        json_schema_extra={"writeOnly": True, "format": "password"},
+    )
 
-    def properties(self, obj) -> dict:
-        raise NotImplementedError
 
-    def put(self, request, parent, name: str, properties: Properties, existing):
-        """Create or replace the entity; return it. Raise RestError on bad input."""
-        raise NotImplementedError
+class CACertificateProperties(CertificateFacts):
+    """A trusted CA certificate: a public certificate, PEM or DER, base64."""
 
-    def delete(self, request, obj) -> None:
-        raise NotImplementedError
+    data: str = Field(
+        description="The certificate, PEM or DER, base64.",
+        json_schema_extra={"writeOnly": True, "format": "byte"},
+    )
 
 
 def _certificate_properties(certificate) -> dict:
@@ -205,11 +99,13 @@ def _certificate_properties(certificate) -> dict:
     }
 
 
-def _pfx_problem(exc: PfxError, target: str) -> RestError:
+def _upload_problem(exc: UploadError, target: str) -> RestError:
     if exc.code == "duplicate":
         return RestError(409, "DuplicateCertificate", exc.message, [detail(exc.code, target, "")])
     if exc.code in ("exists", "concurrent_change"):
         return RestError(409, "Conflict", exc.message, [detail(exc.code, "name", exc.message)])
+    if exc.code == "busy":  # every file-parsing helper is busy: a moment later will do
+        return RestError(429, "TooManyRequests", exc.message, [detail(exc.code, target, "")])
     return RestError(
         400, "InvalidCertificate", exc.message, [detail(exc.code, target, exc.message)]
     )
@@ -227,11 +123,26 @@ def _in_use(exc: CertificateInUse) -> RestError:
     )
 
 
-class CertificateResource(Resource):
+class CertificateResource(EntityResource):
     """Client certificates: PUT a PFX (base64) and its password; PUT over an Id rotates it."""
 
     type = "certificates"
     model = Certificate
+    write_model = CertificateProperties
+    component, parameter, title = "Certificate", "certificateId", "Client certificates"
+    about = (
+        "Certificates the gateway presents to back ends. PUT a .pfx file under an Id; PUT "
+        "again under the same Id to replace (rotate) it: everything that uses the Id presents "
+        "the new certificate from its next call."
+    )
+    example = {"data": "MIIKOQIBAzCCCe8GCSqGSIb3DQEHAaCC...", "password": "..."}
+    id_example = "orders-client"
+    filters = {
+        "name": "name",
+        "subject": "subject",
+        "thumbprint": "thumbprint",
+        "expirationDate": "not_after",
+    }
     permissions = {
         "view": "certificates.view_certificate",
         "add": "certificates.add_certificate",
@@ -239,18 +150,18 @@ class CertificateResource(Resource):
         "delete": "certificates.delete_certificate",
     }
 
-    def properties(self, obj) -> dict:
+    def properties(self, obj, route) -> dict:
         return _certificate_properties(obj)
 
-    @sensitive_variables("password", "data")
-    def put(self, request, parent, name, properties, existing):
-        data = properties.base64("data", max_bytes=MAX_PFX_BYTES)
-        password = properties.text("password")
+    @sensitive_variables("password", "data", "properties")
+    def put(self, request, parent, name, properties, existing, route):
+        data = decode_base64(properties.data, "properties.data", max_bytes=MAX_PFX_BYTES)
+        password = properties.password
         try:
             result = import_certificate(name, data, password, replace=True, request=request)
-        except PfxError as exc:
+        except UploadError as exc:
             field = "password" if exc.code in PASSWORD_ERROR_CODES else "data"
-            raise _pfx_problem(exc, properties.target(field)) from None
+            raise _upload_problem(exc, f"properties.{field}") from None
         return result.certificate
 
     def delete(self, request, obj):
@@ -260,11 +171,17 @@ class CertificateResource(Resource):
             raise _in_use(exc) from None
 
 
-class CACertificateResource(Resource):
+class CACertificateResource(EntityResource):
     """Trusted CA certificates: PUT a public certificate (PEM or DER, base64)."""
 
     type = "caCertificates"
     model = CACertificate
+    write_model = CACertificateProperties
+    component, parameter, title = "CaCertificate", "caCertificateId", "CA certificates"
+    about = "Public certificates trusted when verifying back ends (a private CA)."
+    example = {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t..."}
+    id_example = "internal-root"
+    filters = CertificateResource.filters
     permissions = {
         "view": "certificates.view_cacertificate",
         "add": "certificates.add_cacertificate",
@@ -272,15 +189,15 @@ class CACertificateResource(Resource):
         "delete": "certificates.delete_cacertificate",
     }
 
-    def properties(self, obj) -> dict:
+    def properties(self, obj, route) -> dict:
         return _certificate_properties(obj)
 
-    def put(self, request, parent, name, properties, existing):
-        data = properties.base64("data", max_bytes=MAX_CERTIFICATE_BYTES)
+    def put(self, request, parent, name, properties, existing, route):
+        data = decode_base64(properties.data, "properties.data", max_bytes=MAX_CERTIFICATE_BYTES)
         try:
             return import_ca_certificate(name, data, replace=True, request=request)
-        except PfxError as exc:
-            raise _pfx_problem(exc, properties.target("data")) from None
+        except UploadError as exc:
+            raise _upload_problem(exc, "properties.data") from None
 
     def delete(self, request, obj):
         try:

@@ -1,11 +1,12 @@
-"""The errors an uploaded certificate file is refused with.
+"""The errors an uploaded file is refused with: client certificates (.pfx), CA certificates and
+any other kind of upload.
 
-They sit apart from the modules that raise them (upload_kinds, facts, pfx) so that each of those
-can import them without importing the others.
+They sit apart from the modules that raise them (upload_kinds, facts, pfx, parsing) so that each
+of those can import them without importing the others.
 """
 
 
-class PfxError(ValueError):
+class UploadError(ValueError):
     """A file that cannot be used; message says why and what to do instead."""
 
     def __init__(self, code: str, message: str):
@@ -14,5 +15,5 @@ class PfxError(ValueError):
         self.message = message
 
 
-class CertificateError(PfxError):
+class CertificateError(UploadError):
     """A public certificate (for example a CA certificate) that cannot be used."""

@@ -14,7 +14,7 @@ import re
 from cryptography import x509
 
 from certificates import der
-from certificates.upload_errors import CertificateError, PfxError
+from certificates.upload_errors import CertificateError, UploadError
 
 MAX_CERTIFICATE_BYTES = 64 * 1024
 
@@ -25,6 +25,23 @@ PKCS7_DATA = "1.2.840.113549.1.7.1"
 PKCS7_SIGNED_DATA = "1.2.840.113549.1.7.2"
 
 _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]{1,64})-----")
+
+
+def require_certificate_authority(certificate: x509.Certificate) -> None:
+    """Refuse a certificate that says it is not a CA (basic constraints CA:FALSE): a back end's
+    certificate cannot be verified against it, so trusting it would only look like trust."""
+    try:
+        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return  # old roots (X.509 v1) carry no extensions at all
+    if not constraints.ca:
+        raise CertificateError(
+            "not_a_ca",
+            "This certificate is not a CA certificate (its basic constraints say CA:FALSE): it "
+            "cannot sign a back end's certificate. Upload the certificate of the CA that issued "
+            "the back end's certificate, or switch certificate chain validation off for a "
+            "self-signed back end.",
+        )
 
 
 def load_public_certificate(data: bytes) -> x509.Certificate:
@@ -74,14 +91,14 @@ def pfx_outer_element(data: bytes) -> der.Element:
     """The file's outer element, once sure the file is a complete PKCS#12 file and nothing else."""
     if _is_pem(data):
         raise _pem_error(data)
-    not_pfx = PfxError(
+    not_pfx = UploadError(
         "not_pfx",
         "This file is not a .pfx (PKCS#12) file. Choose the .pfx or .p12 file that holds the "
         "certificate and its private key.",
     )
     if data[0] != der.SEQUENCE:
         if _is_base64_pfx(data):
-            raise PfxError(
+            raise UploadError(
                 "not_pfx_base64",
                 "This file contains a .pfx file written as base64 text. Upload the original "
                 "binary .pfx file, or decode the text first (for example with 'base64 -d').",
@@ -92,7 +109,7 @@ def pfx_outer_element(data: bytes) -> der.Element:
         kind = _der_kind(outer)
     except der.TruncatedError:
         if b"\x02\x01\x03\x30" in data[2:12]:  # the version and authSafe of a PFX
-            raise PfxError(
+            raise UploadError(
                 "truncated",
                 "The file is incomplete: it ends before the end of its content, probably because "
                 "a download, upload or copy was interrupted. Copy or export the file again.",
@@ -101,13 +118,13 @@ def pfx_outer_element(data: bytes) -> der.Element:
     except der.DerError:
         raise not_pfx from None
     if kind == "certificate":
-        raise PfxError(
+        raise UploadError(
             "not_pfx_der_certificate",
             "This is a certificate in DER format (.cer, .crt) without its private key. "
             f"{EXPORT_PFX_ADVICE}.",
         )
     if kind == "key":
-        raise PfxError(
+        raise UploadError(
             "not_pfx_der_key",
             "This is a private key in DER format without its certificate. Export the certificate "
             "together with this key as a .pfx (PKCS#12) file.",
@@ -119,7 +136,7 @@ def pfx_outer_element(data: bytes) -> der.Element:
     if kind != "pfx":
         raise not_pfx
     if outer.next != len(data):
-        raise PfxError(
+        raise UploadError(
             "trailing_data",
             "The file has extra data after the end of its content. It may have been damaged "
             "in transfer; copy or export the file again.",
@@ -201,22 +218,22 @@ def _is_base64_pfx(data: bytes) -> bool:
 # Messages for what is not a .pfx file -------------------------------------------------------
 
 
-def _pem_error(data: bytes) -> PfxError:
+def _pem_error(data: bytes) -> UploadError:
     kinds = set(_pem_kinds(data))
     if {"certificate", "key"} <= kinds:
-        return PfxError(
+        return UploadError(
             "not_pfx_pem_certificate_and_key",
             "This is a PEM text file with a certificate and a private key, not a .pfx file. "
             "Combine them into a .pfx (PKCS#12) file, for example with "
             "'openssl pkcs12 -export -in certificate.pem -inkey key.pem -out certificate.pfx'.",
         )
     if "certificate" in kinds:
-        return PfxError(
+        return UploadError(
             "not_pfx_pem_certificate",
             f"This is a certificate in PEM format without its private key. {EXPORT_PFX_ADVICE}.",
         )
     if "key" in kinds:
-        return PfxError(
+        return UploadError(
             "not_pfx_pem_key",
             "This is a private key in PEM format without its certificate. Export the certificate "
             "together with this key as a .pfx (PKCS#12) file.",
@@ -225,13 +242,13 @@ def _pem_error(data: bytes) -> PfxError:
         return _csr_error()
     if "pkcs7" in kinds:
         return _bundle_error()
-    return PfxError(
+    return UploadError(
         "not_pfx_pem", f"This is a PEM text file, not a .pfx file. {EXPORT_PFX_ADVICE}."
     )
 
 
-def _csr_error() -> PfxError:
-    return PfxError(
+def _csr_error() -> UploadError:
+    return UploadError(
         "not_pfx_csr",
         "This is a certificate signing request (CSR), not a certificate. Once the certificate "
         f"authority has issued the certificate, {EXPORT_PFX_ADVICE[0].lower()}"
@@ -239,8 +256,8 @@ def _csr_error() -> PfxError:
     )
 
 
-def _bundle_error() -> PfxError:
-    return PfxError(
+def _bundle_error() -> UploadError:
+    return UploadError(
         "not_pfx_pkcs7",
         "This is a PKCS#7 (.p7b) certificate bundle, which never contains a private key. "
         f"{EXPORT_PFX_ADVICE}.",

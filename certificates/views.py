@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
@@ -27,7 +28,7 @@ from certificates.inventory import Inventory, attach_usages, usages_by_certifica
 from certificates.models import CACertificate, Certificate
 from certificates.ownership import ownership_summary, set_ownership
 from certificates.search import search
-from certificates.upload_errors import PfxError
+from certificates.upload_errors import UploadError
 from lib.listing import filters, is_partial, page_of
 
 PAGE_SIZE = 50
@@ -143,7 +144,7 @@ def certificate_add(request):
                 result = import_certificate(
                     name, data, password, replace=form.cleaned_data["replace"], request=request
                 )
-            except PfxError as exc:
+            except UploadError as exc:
                 field = "password" if exc.code in PASSWORD_ERROR_CODES else "certificate"
                 form.add_error(field, exc.message)
             except CertificateExists as exc:
@@ -221,19 +222,41 @@ def certificate_download(request, name, fmt):
     return _download(get_object_or_404(Certificate, name=name), fmt)
 
 
+def _in_use(request, certificate, usages, *, status):
+    """The warning that a certificate cannot be deleted while these objects use it."""
+    if isinstance(certificate, Certificate):
+        replace = (
+            "apis:replace_certificate",
+            "apis.change_api",
+            "Replace in all APIs and backends",
+        )
+    else:
+        replace = (
+            "backends:replace_ca_certificate",
+            "apis.change_backend",
+            "Replace in all backends",
+        )
+    url_name, permission, label = replace
+    context = {
+        "certificate": certificate,
+        "usages": usages,
+        "replace_url": reverse(url_name, args=[certificate.name]),
+        "replace_label": label if request.user.has_perm(permission) else "",
+    }
+    return render(request, "certificates/in_use.html", context, status=status)
+
+
 def _delete(request, certificate, *, template, list_url):
     if request.method == "POST":
         try:
             delete_certificate(certificate, request=request)
         except CertificateInUse as exc:
-            return render(
-                request,
-                "certificates/in_use.html",
-                {"certificate": certificate, "usages": exc.usages},
-                status=409,
-            )
+            return _in_use(request, certificate, exc.usages, status=409)
         messages.success(request, f"Certificate {certificate.name} deleted.")
         return redirect(list_url)
+    # Warn first, as the reference does: no confirmation for a deletion that cannot happen.
+    if usages := sorted(certificate.usages(), key=str):
+        return _in_use(request, certificate, usages, status=200)
     return render(request, template, {"certificate": certificate})
 
 
@@ -264,7 +287,7 @@ def ca_certificate_add(request):
             ca = import_ca_certificate(
                 form.cleaned_data["name"], form.cleaned_data["certificate"].read(), request=request
             )
-        except PfxError as exc:
+        except UploadError as exc:
             form.add_error("name" if exc.code == "exists" else "certificate", exc.message)
         else:
             messages.success(request, f"CA certificate {ca.name} uploaded.")

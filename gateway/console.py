@@ -1,8 +1,14 @@
 """The API page's Test tab: send one call through the gateway and show what happened."""
 
+import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
+import aiohttp
+import uvloop
 from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
@@ -10,7 +16,9 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from apis.models import Api
-from gateway.forwarding import Call, forward
+from gateway import tls
+from gateway.forwarding import Call, forward, note_presented, presence_due
+from gateway.plans import FixedConfiguration
 from gateway.routing import expand, parameter_names
 
 SHOWN_BODY_BYTES = 1024 * 1024
@@ -93,34 +101,78 @@ def _check_result(enabled: bool, outcome, failed_code: str) -> str:
 def _send(request, api, form) -> dict:
     call = Call(
         method=form.selected_operation.method,
-        path=api.path + form.path(),
+        path=quote(api.path, safe="/") + form.path(),
         query=form.cleaned_data["query"].lstrip("?"),
-        headers=form.cleaned_data["headers"],
+        headers=[(name.lower(), value) for name, value in form.cleaned_data["headers"]],
         body=form.cleaned_data["body"].encode(),
         client_address=request.META.get("REMOTE_ADDR", ""),
         scheme=request.scheme,
         host=request.get_host(),
         trace=True,
     )
-    outcome = forward(call)
-    result = {"outcome": outcome, "request_id": call.request_id, "url": f"/gateway/{call.path}"}
+    outcome, data = run_in_own_loop(_forward_and_read(call, FixedConfiguration(api)))
+    if outcome.certificate_offered and presence_due(outcome.certificate):
+        note_presented(outcome.certificate)
+    result = {
+        "outcome": outcome,
+        "request_id": call.request_id,
+        "url": f"{settings.GATEWAY_BASE_URL}/{call.path}",
+    }
     if outcome.validation is not None:
         validation = outcome.validation
         result["chain_check"] = _check_result(
             validation.validate_chain, outcome, "backend_certificate_untrusted"
         )
         result["name_check"] = _check_result(
-            validation.validate_chain and validation.validate_name,
-            outcome,
-            "backend_certificate_name_mismatch",
+            validation.validate_name, outcome, "backend_certificate_name_mismatch"
         )
-    if outcome.response is not None:
-        try:
-            data = outcome.response.read()[:SHOWN_BODY_BYTES]
-        finally:
-            outcome.response.close()
-        result["body"] = _shown_body(data, outcome.response.headers.get("content-type", ""))
+    if data is not None:
+        content_type = next(
+            (value for name, value in outcome.headers if name.lower() == "content-type"), ""
+        )
+        result["body"] = _shown_body(data, content_type)
     return result
+
+
+def run_in_own_loop(coroutine):
+    """Run a coroutine to its end on an event loop of its own (uvloop, as the gateway's server
+    runs), in a thread of its own when this one already runs a loop."""
+
+    def run():
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(coroutine)
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run()
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(run).result()
+
+
+async def _forward_and_read(call: Call, configuration: FixedConfiguration):
+    """The same forwarding as the gateway's, inside this portal worker: a pool of its own for
+    the one call, and the API's configuration as read just before (an administrator's action,
+    not a caller's). Touches no database: it may run in a thread of its own."""
+    pool = tls.ClientPool()
+    try:
+        outcome = await forward(call, pool, configuration)
+        data = None
+        if outcome.response is not None:
+            try:
+                data = b""
+                async for chunk in outcome.response.content.iter_any():
+                    data += chunk
+                    if len(data) >= SHOWN_BODY_BYTES:
+                        break
+                data = data[:SHOWN_BODY_BYTES]
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                data = f"(the body could not be read: {type(exc).__name__})".encode()
+            finally:
+                outcome.response.release()
+        return outcome, data
+    finally:
+        await pool.close()
 
 
 @permission_required("apis.view_api", raise_exception=True)

@@ -1,7 +1,8 @@
 """Forward a call to an API's back end: find the API and operation, present the client
 certificate, verify the back end as its backend says, and turn failures into clear answers.
 
-The pages (the Test console) and the data plane (/gateway/...) both call `forward`.
+The data plane (gateway.server) and the Test console both call `forward`, with their own pool
+of back-end connections and configuration cache.
 """
 
 import base64
@@ -9,19 +10,19 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
-import httpx
+import aiohttp
 from cryptography import x509
 from django.conf import settings
-from django.db.models import Subquery
 from django.utils import timezone
+from yarl import URL
 
 from apis.models import Api
 from certificates.keystore import DecryptionError
 from certificates.models import Certificate
 from gateway import tls
-from gateway.models import STAMP_ROW, ConfigurationStamp
-from gateway.plans import PlanCache
+from gateway.plans import ConfigurationCache, FixedConfiguration
 from gateway.routing import match_operation
 
 logger = logging.getLogger("gateway")
@@ -40,10 +41,6 @@ HOP_BY_HOP = {
     "upgrade",
     "host",
 }
-# Every worker keeps its own pool; a context is built once per certificate version.
-pool = tls.ClientPool()
-# And its own plans: operations, backend TLS settings and credentials per API.
-plans = PlanCache()
 # Client identities by certificate version (see client_identity).
 _identities: dict[tuple, tuple[x509.Certificate, tls.ClientIdentity]] = {}
 MAX_IDENTITIES = 1024
@@ -59,14 +56,17 @@ def new_request_id() -> str:
 @dataclass
 class Call:
     method: str
-    path: str  # after /gateway/, without a leading slash
+    # After the gateway's root, without the leading slash, percent-encoded as the caller sent
+    # it: it goes to the back end as it came (an encoded '?' or '#' stays in the path).
+    path: str
     query: str = ""
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: object = b""  # bytes or an iterator of bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)  # names in lower case
+    body: object = b""  # bytes or an async iterator of bytes
     client_address: str = ""
     scheme: str = "https"
     host: str = ""
     request_id: str = field(default_factory=new_request_id)
+    token_header: str | None = None  # the header that carried the caller's token: not forwarded
     trace: bool = False  # describe the back end's TLS session (the Test console shows it)
 
 
@@ -74,12 +74,15 @@ class Call:
 class Outcome:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
-    response: httpx.Response | None = None  # open stream; the caller closes it
+    response: aiohttp.ClientResponse | None = None  # open; the caller releases it
     failure: tls.Failure | None = None
     api: Api | None = None
     certificate: Certificate | None = None
     validation: tls.ServerValidation | None = None
     trace: dict = field(default_factory=dict)
+    # Whether the client certificate went out in a completed handshake, and why not otherwise.
+    certificate_offered: bool = False
+    certificate_note: str = ""
     elapsed_ms: float = 0.0
 
 
@@ -89,26 +92,20 @@ class Refused(Exception):
         self.failure = tls.Failure(status, code, message)
 
 
-def find_api(path: str) -> tuple[Api, str, str | None] | None:
-    """The API whose URL suffix is the longest leading part of `path`, the rest of the path,
-    and the configuration stamp (see gateway.models; None when there is none).
+class BadPath(ValueError):
+    pass
 
-    One statement reads both, so the stamp is as old as the row: a plan kept under it was read
-    after it, and is at least as new as the row.
-    """
-    segments = path.strip("/").split("/")
-    prefixes = ["/".join(segments[:n]) for n in range(len(segments), 0, -1)]
-    stamp = ConfigurationStamp.objects.filter(pk=STAMP_ROW).values("value")
-    candidates = Api.objects.filter(path__in=prefixes).annotate(
-        configuration_stamp=Subquery(stamp[:1])
-    )
-    apis = {api.path: api for api in candidates}
-    for prefix in prefixes:
-        if prefix in apis:
-            api = apis[prefix]
-            rest = "/" + path.strip("/")[len(prefix) :].lstrip("/")
-            return api, rest, api.configuration_stamp
-    return None
+
+def decoded_segments(path: str) -> list[str]:
+    """The path's segments, percent-decoded; BadPath for one that could leave the service URL's
+    base path or mean something else to the back end than to the gateway."""
+    segments = []
+    for raw in path.split("/"):
+        segment = unquote(raw, errors="strict")
+        if segment in {".", ".."} or any(c in segment for c in "/\\") or not segment.isprintable():
+            raise BadPath(raw)
+        segments.append(segment)
+    return segments
 
 
 def client_identity(certificate: Certificate) -> tls.ClientIdentity:
@@ -159,7 +156,12 @@ def outbound_headers(call: Call, api: Api) -> list[tuple[str, str]]:
     forwarded_for = []
     for name, value in call.headers:
         lower = name.lower()
-        if lower in HOP_BY_HOP or lower in named_by_connection or lower == "x-csrftoken":
+        if (
+            lower in HOP_BY_HOP
+            or lower in named_by_connection
+            or lower == "x-csrftoken"
+            or lower == call.token_header  # the portal's token is ours: never sent on
+        ):
             continue
         if lower == "x-forwarded-for":
             forwarded_for.append(value)
@@ -167,7 +169,8 @@ def outbound_headers(call: Call, api: Api) -> list[tuple[str, str]]:
         if lower.startswith("x-forwarded-"):
             continue
         if lower == "cookie":
-            # The portal's own session must never reach a back end.
+            # The portal's own cookies (a browser sends them to every port of its host) never
+            # reach a back end.
             kept = [
                 part
                 for part in value.split(";")
@@ -186,57 +189,98 @@ def outbound_headers(call: Call, api: Api) -> list[tuple[str, str]]:
         headers.append(("X-Forwarded-Host", call.host))
     headers.append(("X-Request-Id", call.request_id))
     if api.basic_username and not api.client_certificate_id:
-        token = f"{api.basic_username}:{api.basic_password()}".encode()
+        try:
+            password = api.basic_password()
+        except DecryptionError:
+            raise Refused(
+                500,
+                "basic_password_unavailable",
+                f"The Basic password of API {api.name} cannot be decrypted with the configured "
+                "key ring, so the call was not sent. Check PORTAL_KEYRING.",
+            ) from None
+        token = f"{api.basic_username}:{password}".encode()
         headers = [(n, v) for n, v in headers if n.lower() != "authorization"]
         headers.append(("Authorization", "Basic " + base64.b64encode(token).decode()))
     return headers
 
 
-def _note_presented(certificate: Certificate) -> None:
+def presence_due(certificate: Certificate) -> bool:
+    """Whether this worker should write Certificate.last_presented_at now: at most once a
+    minute per certificate (the call to note_presented then follows)."""
     now = time.monotonic()
     if now - _presented.get(certificate.pk, -PRESENTED_WRITE_INTERVAL) < PRESENTED_WRITE_INTERVAL:
-        return
+        return False
     _presented[certificate.pk] = now
+    return True
+
+
+def note_presented(certificate: Certificate) -> None:
+    """Write Certificate.last_presented_at (blocking: where the database may be used)."""
     Certificate.objects.filter(pk=certificate.pk).update(last_presented_at=timezone.now())
 
 
-def forward(call: Call) -> Outcome:
-    """Send the call to the back end. On success the Outcome holds an open streamed response."""
+async def forward(
+    call: Call, pool: tls.ClientPool, configuration: ConfigurationCache | FixedConfiguration
+) -> Outcome:
+    """Send the call to the back end. On success the Outcome holds the back end's response,
+    its body not yet read: the caller reads and releases it, and notes the certificate as
+    presented (note_presented) when outcome.certificate_offered."""
     started = time.perf_counter()
     outcome = Outcome(status=502)
-    log = logging.LoggerAdapter(logger, {"request_id": call.request_id})
+    target = "(unknown)"
+    connected = False
     try:
-        found = find_api(call.path)
+        try:
+            segments = decoded_segments(call.path)
+        except (BadPath, UnicodeDecodeError):
+            raise Refused(
+                400,
+                "bad_path",
+                "The path holds an encoded '/', '\\', '.' or '..' segment, a control character "
+                "or bytes that are not UTF-8; the gateway does not forward it.",
+            ) from None
+        snapshot = await configuration.current()
+        found = await configuration.find_api(snapshot, "/".join(segments))
         if found is None:
             raise Refused(404, "api_not_found", "No API has this URL suffix.")
-        api, rest, stamp = found
+        api, consumed = found
         outcome.api = api
-        plan = plans.get(api, stamp)
+        rest = "/" + "/".join(call.path.split("/")[consumed:])
+        plan = await configuration.plan(snapshot, api)
         route = match_operation(call.method, rest, plan.operations)
         if route is None:
             raise Refused(
                 404,
                 "operation_not_found",
-                f"API {api.name} has no operation for {call.method} {rest}.",
+                f"API {api.name} has no operation for {call.method} {unquote(rest)}.",
             )
         outcome.validation = plan.validation
         certificate = plan.certificate
         outcome.certificate = certificate
         identity = client_identity(certificate) if certificate else None
-        url = api.service_url.rstrip("/") + rest + (f"?{call.query}" if call.query else "")
-        client = pool.get(identity, outcome.validation, timeout=settings.GATEWAY_TIMEOUT_SECONDS)
-        request = client.build_request(
-            call.method, url, headers=outbound_headers(call, api), content=call.body
+        url = URL(
+            str(URL(api.service_url.rstrip("/"))) + rest + (f"?{call.query}" if call.query else ""),
+            encoded=True,
         )
-        response = client.send(request, stream=True)
+        target = f"{url.host}:{url.port}"
+        session = pool.get(identity, plan.validation, timeout=settings.GATEWAY_TIMEOUT_SECONDS)
+        response = await session.request(
+            call.method,
+            url,
+            headers=outbound_headers(call, api),
+            data=call.body or None,
+            allow_redirects=False,
+        )
+        connected = True
     except Refused as refused:
         outcome.failure = refused.failure
-    except (httpx.HTTPError, OSError, tls.ContextError) as exc:
-        outcome.failure = tls.classify(exc)
+    except (aiohttp.ClientError, OSError, tls.ContextError, TimeoutError) as exc:
+        outcome.failure = tls.classify(exc, target)
+    outcome.certificate_note = _certificate_note(outcome, connected, call)
     if outcome.failure is not None:
         outcome.status = outcome.failure.status
         outcome.elapsed_ms = (time.perf_counter() - started) * 1000
-        log.warning(
+        logger.warning(
             "gateway request_id=%s %s /%s -> %s %s: %s",
             call.request_id,
             call.method,
@@ -247,18 +291,22 @@ def forward(call: Call) -> Outcome:
         )
         return outcome
     outcome.response = response
-    outcome.status = response.status_code
+    outcome.status = response.status
     outcome.headers = [
         (name, value)
-        for name, value in response.headers.multi_items()
+        for name, value in (
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in response.raw_headers
+        )
         if name.lower() not in HOP_BY_HOP
     ]
+    ssl_object = tls.ssl_object_of(response)
+    outcome.certificate_offered = certificate is not None and ssl_object is not None
+    outcome.certificate_note = _certificate_note(outcome, connected, call, ssl_object)
     if call.trace:
-        outcome.trace = tls.describe_peer(response)
+        outcome.trace = tls.describe_peer(ssl_object)
     outcome.elapsed_ms = (time.perf_counter() - started) * 1000
-    if certificate is not None:
-        _note_presented(certificate)
-    log.info(
+    logger.info(
         "gateway request_id=%s %s /%s -> %s in %.1f ms (certificate %s)",
         call.request_id,
         call.method,
@@ -268,3 +316,23 @@ def forward(call: Call) -> Outcome:
         certificate.name if certificate else "-",
     )
     return outcome
+
+
+def _certificate_note(outcome: Outcome, connected: bool, call: Call, ssl_object=None) -> str:
+    """What the trace says about the client certificate: offered only when one was configured
+    and the TLS handshake completed (the gateway cannot know whether the server asked for it)."""
+    if outcome.certificate is None:
+        return "Not sent: the API and its backend name no client certificate."
+    if connected and ssl_object is not None:
+        return "Offered in the TLS handshake."
+    if connected:
+        return "Not sent: the service URL is plain http://, without TLS."
+    failure = outcome.failure
+    if failure is not None and failure.code in {
+        "client_certificate_expired",
+        "client_certificate_unavailable",
+    }:
+        return "Not sent: the call was refused before connecting."
+    if failure is not None and failure.code == "client_certificate_rejected":
+        return "Offered in the TLS handshake, and refused by the back end."
+    return "Not sent: the TLS handshake with the back end did not complete."

@@ -1,48 +1,29 @@
-"""What the gateway reads about an API besides its own row, kept per worker.
+"""What the gateway knows about the APIs it serves, kept in memory per worker.
 
 A Plan holds an API's operations, how its back end is verified and the client certificate it
-presents. PlanCache keeps them under the configuration stamp (gateway.models) that forward()
-reads on every call, in the same statement as the API's row: a change made anywhere is seen on
-the next call.
+presents. ConfigurationCache keeps the APIs and their plans under the configuration stamp
+(gateway.models), which it checks on every call: a change made anywhere is seen on the next call.
 """
 
-from dataclasses import dataclass
+import asyncio
+import time
+from dataclasses import dataclass, field
 
-from apis.models import Api, BackendCertificate, Operation
+from asgiref.sync import sync_to_async
+
+from apis.effective import EffectiveSettings, effective_settings
+from apis.models import Api, Operation
 from certificates.models import Certificate
 from gateway import tls
+from gateway.stamps import StampReader
 
 
-def server_validation(backend) -> tls.ServerValidation:
-    if backend is None:
-        return tls.ServerValidation()
+def server_validation(settings: EffectiveSettings) -> tls.ServerValidation:
     return tls.ServerValidation(
-        validate_chain=backend.validate_certificate_chain,
-        validate_name=backend.validate_certificate_name,
-        ca_certificates_pem=tuple(
-            backend.ca_certificates.order_by("pk").values_list("certificate_pem", flat=True)
-        ),
+        validate_chain=settings.validate_chain,
+        validate_name=settings.validate_name,
+        ca_certificates_pem=tuple(ca.certificate_pem for ca in settings.ca_certificates),
     )
-
-
-def backend_certificate(backend) -> Certificate | None:
-    """The backend's gateway credentials: presented for the APIs that name no certificate."""
-    if backend is None:
-        return None
-    credential = (
-        BackendCertificate.objects.filter(backend=backend)
-        .select_related("certificate")
-        .order_by("pk")
-        .first()
-    )
-    return credential.certificate if credential else None
-
-
-def presented_certificate(api: Api, backend) -> Certificate | None:
-    """The API's own gateway credentials first, else the backend's."""
-    if api.client_certificate_id:
-        return Certificate.objects.filter(pk=api.client_certificate_id).first()
-    return backend_certificate(backend)
 
 
 @dataclass(frozen=True)
@@ -55,48 +36,111 @@ class Plan:
 
 
 def load_plan(api: Api) -> Plan:
-    """Three to five queries: the operations, the backend, its CA certificates, and the API's
-    certificate or the backend's credential."""
-    backend = api.backend()
+    """The operations, and what apis.effective says about the back end: the same answer the
+    pages show. A few queries, whatever the number of APIs."""
+    settings = effective_settings(api)
     return Plan(
         operations=tuple(api.operations.all()),
-        validation=server_validation(backend),
-        certificate=presented_certificate(api, backend),
+        validation=server_validation(settings),
+        certificate=settings.certificate,
     )
 
 
-class PlanCache:
-    """This worker's plans, valid for one configuration stamp; a new stamp starts afresh.
+def load_apis() -> dict[str, Api]:
+    return {api.path: api for api in Api.objects.all()}
 
-    Keyed by the API's id, version and update time too, so that an API row written without a
-    signal (bulk_create) is not served another row's plan. Without a stamp (a database whose
-    stamp row is missing) nothing is kept. Thread-safe: the current (stamp, plans) pair is
-    replaced in one assignment; two threads may load the same plan, which costs only time.
+
+@dataclass
+class Snapshot:
+    """What one worker knows under one configuration stamp: every API by its URL suffix, and
+    the plans of those it has served."""
+
+    stamp: str | None
+    apis: dict[str, Api]
+    plans: dict[int, Plan] = field(default_factory=dict)
+
+    def find_api(self, path: str) -> tuple[Api, str] | None:
+        """The API whose URL suffix is the longest leading run of segments of `path` (decoded,
+        without a leading slash), and the rest of the path's segments."""
+        segments = path.split("/")
+        for count in range(len(segments), 0, -1):
+            api = self.apis.get("/".join(segments[:count]))
+            if api is not None:
+                return api, count
+        return None
+
+
+class ConfigurationCache:
+    """This worker's configuration, read from memory under the configuration stamp.
+
+    Every call first makes sure of the stamp: it waits for a read of the stamp that started
+    after the call did (concurrent calls share one), so a change committed before a call starts
+    is used by that call, on every instance. A new stamp loads the APIs again (one query) and
+    starts the plans afresh; a plan is loaded the first time its API is called. Without a
+    stamp row nothing is kept. The stamp is read without a thread (gateway.stamps); APIs and
+    plans are read through the ORM in a thread, once per stamp.
     """
 
-    def __init__(self, max_size: int = 4096):
-        self.max_size = max_size
-        self._current: tuple[str | None, dict] = (None, {})
-        self.loaded = 0
+    def __init__(self):
+        self.snapshot = Snapshot(None, {})
+        self.loaded_plans = 0
+        self.loaded_apis = 0
+        self._reading: tuple[list, asyncio.Future] | None = None
+        self._read_stamp = StampReader().read
 
-    def get(self, api: Api, stamp: str | None) -> Plan:
-        """The plan of `api`; `stamp` must have been read no later than `api` was."""
-        if stamp is None:
-            self.loaded += 1
-            return load_plan(api)
-        current, plans = self._current
-        if current != stamp:
-            plans = {}
-            self._current = (stamp, plans)
-        key = (api.pk, api.version, api.updated_at)
-        plan = plans.get(key)
+    async def current(self) -> Snapshot:
+        arrived = time.monotonic()
+        reading = self._reading
+        # A read that has not started yet, or started after this call arrived, will do.
+        if reading is None or (reading[0][0] is not None and reading[0][0] < arrived):
+            started: list[float | None] = [None]
+
+            async def read():
+                started[0] = time.monotonic()
+                return await self._read_stamp()
+
+            reading = self._reading = (started, asyncio.ensure_future(read()))
+        stamp = await asyncio.shield(reading[1])
+        snapshot = self.snapshot
+        if stamp is None or stamp != snapshot.stamp:
+            apis = await sync_to_async(load_apis)()
+            self.loaded_apis += 1
+            snapshot = Snapshot(stamp, apis)
+            if stamp is not None:
+                self.snapshot = snapshot
+        return snapshot
+
+    async def find_api(self, snapshot: Snapshot, path: str) -> tuple[Api, int] | None:
+        """snapshot.find_api; on a miss, the APIs are read again first: one written without
+        signals (bulk_create), which does not renew the stamp, is still found."""
+        found = snapshot.find_api(path)
+        if found is None and snapshot.stamp is not None:
+            snapshot.apis = await sync_to_async(load_apis)()
+            self.loaded_apis += 1
+            found = snapshot.find_api(path)
+        return found
+
+    async def plan(self, snapshot: Snapshot, api: Api) -> Plan:
+        plan = snapshot.plans.get(api.pk)
         if plan is None:
-            plan = load_plan(api)
-            self.loaded += 1
-            if len(plans) >= self.max_size:
-                plans.clear()
-            plans[key] = plan
+            plan = await sync_to_async(load_plan)(api)
+            self.loaded_plans += 1
+            snapshot.plans[api.pk] = plan
         return plan
 
-    def clear(self) -> None:
-        self._current = (None, {})
+
+class FixedConfiguration:
+    """One API's configuration, read beforehand (blocking, where the database may be used):
+    what the Test console forwards with, inside a portal worker."""
+
+    def __init__(self, api: Api):
+        self.snapshot = Snapshot(None, {api.path: api}, {api.pk: load_plan(api)})
+
+    async def current(self) -> Snapshot:
+        return self.snapshot
+
+    async def find_api(self, snapshot: Snapshot, path: str) -> tuple[Api, int] | None:
+        return snapshot.find_api(path)
+
+    async def plan(self, snapshot: Snapshot, api: Api) -> Plan:
+        return snapshot.plans[api.pk]

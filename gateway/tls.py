@@ -8,19 +8,21 @@ keeps its HTTP client, with its keep-alive connections, for every later call.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
-import http.cookiejar
+import ipaddress
 import os
 import secrets
 import socket
 import ssl
 import tempfile
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
+import service_identity
+import service_identity.cryptography
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -34,7 +36,8 @@ class ServerValidation:
 
     validate_chain: bool = True
     validate_name: bool = True
-    ca_certificates_pem: tuple[str, ...] = ()  # trusted on top of the system trust store
+    # When any are listed, the only certificates trusted for this back end; else the system's.
+    ca_certificates_pem: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,21 +71,25 @@ class ContextError(Exception):
 
 
 def build_context(identity: ClientIdentity | None, validation: ServerValidation) -> ssl.SSLContext:
+    """The backend's trusted CA certificates, when it lists any, are the only ones trusted for
+    it; with none listed, the system's. Names are not checked here but after the handshake
+    (check_name), so that name validation holds with chain validation off too."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = MINIMUM_VERSION
     # An uploaded intermediate CA is enough to trust the certificates it issued, as admins expect.
     context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     try:
-        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
         cadata = "\n".join(pem.strip() for pem in validation.ca_certificates_pem if pem.strip())
         if cadata:
             context.load_verify_locations(cadata=cadata)
+        else:
+            context.load_default_certs(ssl.Purpose.SERVER_AUTH)
         if identity is not None:
             _load_identity(context, identity)
     except (ssl.SSLError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise ContextError(f"The TLS settings could not be loaded: {exc}") from exc
     # check_hostname goes first: CERT_NONE is refused while it is on.
-    context.check_hostname = validation.validate_chain and validation.validate_name
+    context.check_hostname = False
     if not validation.validate_chain:
         context.verify_mode = ssl.CERT_NONE
     return context
@@ -133,94 +140,129 @@ def _key_pem(key, encryption) -> bytes:
 # Clients --------------------------------------------------------------------------------------
 
 
-class ClientPool:
-    """One httpx.Client per (client certificate, server validation, timeout), least recently
-    used first out. Thread-safe; a context is built once per key, outside the pool's lock, so
-    that a slow build does not hold up calls with other certificates.
+class NameMismatch(ssl.SSLCertVerificationError):
+    """The back end's certificate does not hold the name the gateway called it by."""
 
-    An evicted client is closed, which breaks a call still running on it: keep max_size well
+    verify_code = 62  # as OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH, so failures read alike
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.verify_message = message
+
+
+def check_name(ssl_object, hostname: str) -> None:
+    """Name validation, after the handshake and before any request byte: the peer certificate
+    must hold `hostname` (a DNS name or an IP address) in its subject alternative names."""
+    der = ssl_object.getpeercert(True) if ssl_object is not None else None
+    if not der:
+        raise NameMismatch("the back end presented no certificate")
+    certificate = x509.load_der_x509_certificate(der)
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        verify = service_identity.cryptography.verify_certificate_hostname
+    else:
+        verify = service_identity.cryptography.verify_certificate_ip_address
+    try:
+        verify(certificate, hostname)
+    except (service_identity.VerificationError, service_identity.CertificateError) as exc:
+        names = ", ".join(_subject_alternative_names(certificate)) or "none"
+        raise NameMismatch(
+            f"its certificate is for {names}, not {hostname}"
+            if names != "none"
+            else f"its certificate names no host ({exc})"
+        ) from None
+
+
+def _subject_alternative_names(certificate: x509.Certificate) -> list[str]:
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return [str(name) for name in names.get_values_for_type(x509.DNSName)] + [
+        str(name) for name in names.get_values_for_type(x509.IPAddress)
+    ]
+
+
+class _Connector(aiohttp.TCPConnector):
+    """aiohttp's connector, plus name validation once the handshake is over."""
+
+    def __init__(self, *, validate_name: bool, **kwargs):
+        super().__init__(**kwargs)
+        self._validate_name = validate_name
+
+    async def _wrap_create_connection(self, *args, req, **kwargs):
+        transport, protocol = await super()._wrap_create_connection(*args, req=req, **kwargs)
+        hostname = kwargs.get("server_hostname")
+        if self._validate_name and kwargs.get("ssl") and hostname:
+            try:
+                check_name(transport.get_extra_info("ssl_object"), hostname)
+            except NameMismatch as exc:
+                transport.close()
+                raise aiohttp.ClientConnectorCertificateError(req.connection_key, exc) from exc
+        return transport, protocol
+
+
+class ClientPool:
+    """One aiohttp session per (client certificate, server validation, timeout), least recently
+    used first out, for one event loop. Its sessions keep their keep-alive connections to the
+    back ends; a context is built once per key.
+
+    An evicted session is closed, which breaks a call still running on it: keep max_size well
     above the number of certificates in use.
     """
 
     def __init__(self, max_size: int = 256):
         self.max_size = max_size
         self.contexts_built = 0
-        self._clients: OrderedDict[tuple, httpx.Client] = OrderedDict()
-        self._building: dict[tuple, threading.Lock] = {}
-        self._lock = threading.Lock()
+        self._sessions: OrderedDict[tuple, aiohttp.ClientSession] = OrderedDict()
 
     def get(
         self, identity: ClientIdentity | None, validation: ServerValidation, *, timeout: float
-    ) -> httpx.Client:
+    ) -> aiohttp.ClientSession:
         key = (identity.key if identity else None, validation, timeout)
-        with self._lock:
-            client = self._lookup(key)
-            if client is not None:
-                return client
-            building = self._building.setdefault(key, threading.Lock())
-        with building:
-            with self._lock:
-                client = self._lookup(key)
-            if client is not None:
-                return client
-            try:
-                built = _client(build_context(identity, validation), timeout)
-            finally:
-                with self._lock:
-                    self._building.pop(key, None)
-        evicted = []
-        with self._lock:
-            # Only after a failed build can another thread have built this key meanwhile.
-            client = self._clients.setdefault(key, built)
-            if client is built:
-                self.contexts_built += 1
-                while len(self._clients) > self.max_size:
-                    evicted.append(self._clients.popitem(last=False)[1])
-            else:
-                evicted.append(built)
-        for old in evicted:
-            old.close()
-        return client
+        session = self._sessions.get(key)
+        if session is not None:
+            self._sessions.move_to_end(key)
+            return session
+        session = _session(build_context(identity, validation), validation, timeout)
+        self.contexts_built += 1
+        self._sessions[key] = session
+        while len(self._sessions) > self.max_size:
+            evicted = self._sessions.popitem(last=False)[1]
+            asyncio.get_running_loop().create_task(evicted.close())
+        return session
 
-    def clear(self) -> None:
-        with self._lock:
-            clients = list(self._clients.values())
-            self._clients.clear()
-        for client in clients:
-            client.close()
+    async def close(self) -> None:
+        sessions = list(self._sessions.values())
+        self._sessions.clear()
+        for session in sessions:
+            await session.close()
 
     def __len__(self) -> int:
-        return len(self._clients)
-
-    def _lookup(self, key: tuple) -> httpx.Client | None:
-        client = self._clients.get(key)
-        if client is not None:
-            self._clients.move_to_end(key)
-        return client
+        return len(self._sessions)
 
 
-class _NoCookies(http.cookiejar.CookieJar):
-    """A client serves every caller of the gateway: it must never keep a back end's cookies
-    (they would go out with the next caller's request). Set-Cookie still reaches the caller."""
-
-    def extract_cookies(self, response, request) -> None:
-        pass
-
-    def set_cookie(self, cookie) -> None:
-        pass
-
-
-def _client(context: ssl.SSLContext, timeout: float) -> httpx.Client:
+def _session(context: ssl.SSLContext, validation: ServerValidation, timeout: float):
+    # A session serves every caller of the gateway: it must never keep a back end's cookies
+    # (they would go out with the next caller's request); Set-Cookie still reaches the caller.
     # trust_env off: an HTTPS_PROXY in the environment must not sit between the gateway and a
-    # back end that authenticates it by its client certificate.
-    return httpx.Client(
-        cookies=_NoCookies(),
-        verify=context,
-        timeout=httpx.Timeout(timeout),
-        http1=True,
-        http2=False,
+    # back end that authenticates it by its client certificate. Bodies are relayed as they come
+    # (no decompression), and nothing is added to the caller's headers.
+    return aiohttp.ClientSession(
+        connector=_Connector(
+            validate_name=validation.validate_name,
+            ssl=context,
+            limit=0,
+            keepalive_timeout=30,
+            enable_cleanup_closed=False,
+        ),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout),
+        auto_decompress=False,
         trust_env=False,
-        follow_redirects=False,
+        skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+        requote_redirect_url=False,
     )
 
 
@@ -230,8 +272,8 @@ _HOST_MISMATCH = {62, 63, 64}  # X509_V_ERR_HOSTNAME_MISMATCH, _EMAIL_, _IP_ADDR
 _UNTRUSTED_ISSUER = {2, 18, 19, 20, 21, 27}  # no path to a trusted CA, or self-signed
 
 # Alerts by which a back end refuses our client certificate. Under TLS 1.2 they end the
-# handshake (httpx.ConnectError); under TLS 1.3 our handshake is over before the back end has
-# checked the certificate, so they arrive on the first read (httpx.ReadError).
+# handshake (a connection error); under TLS 1.3 our handshake is over before the back end has
+# checked the certificate, so they arrive on the first read.
 _REJECTION_ALERTS = {
     "TLSV1_ALERT_UNKNOWN_CA": "it does not trust the CA that issued it",
     "SSLV3_ALERT_BAD_CERTIFICATE": "bad certificate",
@@ -244,13 +286,16 @@ _REJECTION_ALERTS = {
 }
 
 
-def classify(exc: Exception) -> Failure:
-    """Map what a call to the back end raised to the answer the gateway gives."""
+def classify(exc: Exception, target: str = "(unknown)") -> Failure:
+    """Map what a call to the back end raised to the answer the gateway gives; target is the
+    back end's host and port (never its URL: a query or user part may hold secrets)."""
     chain = _causes(exc)
-    target = _target(exc)
     for error in chain:
         if isinstance(error, ContextError):
             return Failure(500, "tls_configuration_error", str(error))
+        # aiohttp's own errors are ssl errors too: the one it wraps tells what happened.
+        if isinstance(error, aiohttp.ClientError):
+            continue
         if isinstance(error, ssl.SSLCertVerificationError):
             return _untrusted_server(error, target)
         reason = getattr(error, "reason", None)
@@ -263,7 +308,7 @@ def classify(exc: Exception) -> Failure:
                 "trusts the CA that issued the API's client certificate, and that the "
                 "certificate is valid for client authentication.",
             )
-    if _has(chain, httpx.TimeoutException, TimeoutError):
+    if _has(chain, TimeoutError):
         return Failure(504, "backend_timeout", f"The back end at {target} did not answer in time.")
     if _has(chain, ConnectionRefusedError):
         return Failure(
@@ -276,7 +321,7 @@ def classify(exc: Exception) -> Failure:
             f"The back end's host name could not be resolved ({target}).",
         )
     for error in chain:
-        if isinstance(error, ssl.SSLError):
+        if isinstance(error, ssl.SSLError) and not isinstance(error, aiohttp.ClientError):
             reason = getattr(error, "reason", None)
             hint = ""
             if reason == "SSLV3_ALERT_HANDSHAKE_FAILURE":
@@ -290,7 +335,7 @@ def classify(exc: Exception) -> Failure:
                 f"The TLS handshake with the back end at {target} failed: {reason or error}.{hint}",
             )
     hint = ""
-    if _has(chain, ConnectionResetError, httpx.RemoteProtocolError):
+    if _has(chain, ConnectionResetError, aiohttp.ServerDisconnectedError):
         # Seen from a back end that drops the connection instead of sending a TLS alert.
         hint = " If it requires a client certificate, it may have refused the gateway's."
     return Failure(
@@ -335,15 +380,6 @@ def _has(chain: list[BaseException], *types: type) -> bool:
     return any(isinstance(error, types) for error in chain)
 
 
-def _target(exc: BaseException) -> str:
-    # Host and port only: a URL's query or user part may hold secrets.
-    try:
-        url = exc.request.url
-    except (AttributeError, RuntimeError):
-        return "(unknown)"
-    return f"{url.host}:{url.port or {'https': 443, 'http': 80}.get(url.scheme, '')}"
-
-
 def validate_identity_dates(
     certificate: x509.Certificate | str, now: dt.datetime
 ) -> Failure | None:
@@ -376,14 +412,21 @@ def validate_identity_dates(
 # Trace ----------------------------------------------------------------------------------------
 
 
-def describe_peer(response_or_stream) -> dict:
+def ssl_object_of(response: aiohttp.ClientResponse):
+    """The TLS session an answer came over (None over plain http). A small answer read in full
+    has already handed its connection back to the pool; its protocol still holds the transport.
+    """
+    connection = response.connection
+    protocol = connection.protocol if connection is not None else response._protocol
+    transport = protocol.transport if protocol is not None else None
+    return transport.get_extra_info("ssl_object") if transport is not None else None
+
+
+def describe_peer(ssl_object) -> dict:
     """The back end's certificate and the TLS session, for the Test console's trace.
 
-    Takes an httpx.Response or its network stream; {} when the call did not use TLS.
+    Takes the connection's ssl.SSLObject; {} when the call did not use TLS.
     """
-    extensions = getattr(response_or_stream, "extensions", None)
-    stream = extensions.get("network_stream") if extensions is not None else response_or_stream
-    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
     if ssl_object is None:
         return {}
     context = ssl_object.context
@@ -392,7 +435,6 @@ def describe_peer(response_or_stream) -> dict:
         "cipher": (ssl_object.cipher() or (None,))[0],
         "session_reused": ssl_object.session_reused,
         "chain_validated": context.verify_mode == ssl.CERT_REQUIRED,
-        "name_validated": context.check_hostname,
     }
     # The parsed form is empty when the chain was not verified: parse the DER ourselves.
     der = ssl_object.getpeercert(True)

@@ -4,8 +4,8 @@ import json
 
 from django.shortcuts import render
 
-from portal.openapi import ERRORS, SCHEMA, operations
-from portal.openapi_entities import DOCS, EXAMPLES
+from lib.openapi import answer_schema, operations, request_schema
+from portal.openapi import ERRORS, SCHEMA
 from portal.rest import RESOURCES, page_get
 
 
@@ -16,6 +16,8 @@ def _fields(schema: dict, prefix: str = "") -> list[dict]:
         kind = value.get("type", "")
         if kind == "array":
             kind = f"array of {value['items'].get('type', '')}"
+        if value.get("readOnly"):
+            kind += " (read-only, ignored)"
         if "enum" in value:
             kind += " (" + " | ".join(value["enum"]) + ")"
         required = key in schema.get("required", [])
@@ -36,7 +38,7 @@ def _fields(schema: dict, prefix: str = "") -> list[dict]:
 def docs_view(request):
     sections = []
     for resource in RESOURCES:
-        _component, _parameter, title, about, read, write = DOCS[resource.type]
+        write = request_schema(resource.write_model)
         collection, listing, item_path, item = operations(resource)
         endpoints = [
             {
@@ -50,13 +52,13 @@ def docs_view(request):
         ]
         sections.append(
             {
-                "title": title,
+                "title": resource.title,
                 "anchor": resource.type,
-                "about": about,
+                "about": resource.about,
                 "endpoints": endpoints,
-                "read": _fields(read),
+                "read": _fields(answer_schema(write)),
                 "write": _fields(write),
-                "example": json.dumps({"properties": EXAMPLES[resource.type]}, indent=2),
+                "example": json.dumps({"properties": resource.example}, indent=2),
             }
         )
     context = {"sections": sections, "errors": sorted(ERRORS.items()), "info": SCHEMA["info"]}

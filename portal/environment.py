@@ -7,6 +7,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from audit.client_address import TrustedProxies
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
@@ -39,6 +41,14 @@ def envint(name: str, default: int, *, minimum: int | None = None) -> int:
 def envlist(name: str, default: str) -> list[str]:
     value = os.environ.get(name, default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def envproxies(name: str) -> TrustedProxies:
+    """Trusted reverse proxies: none by default, a count, or addresses and networks."""
+    try:
+        return TrustedProxies.parse(os.environ.get(name, ""))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} {exc}") from None
 
 
 def envsecret(name: str) -> str | None:

@@ -12,6 +12,7 @@ from portal.environment import (
     envbool,
     envint,
     envlist,
+    envproxies,
     envsecret,
     new_secret_key,
     private_file,
@@ -56,9 +57,13 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.sessions.SessionRefreshMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "portal.origins.SameOriginMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before anything reads a body: a large one is refused unless somebody signed in.
+    "portal.anonymous_body_limit.AnonymousBodyLimitMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -76,6 +81,10 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = envint("PORTAL_SIGNIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("PORTAL_SIGNIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Behind a load balancer REMOTE_ADDR is the balancer: trust its X-Forwarded-For instead, so a
+# lockout (and the audit log) names the real client. None trusted by default.
+PORTAL_TRUSTED_PROXIES = envproxies("PORTAL_TRUSTED_PROXIES")
+AXES_CLIENT_IP_CALLABLE = "audit.trail.source_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
 AXES_VERBOSE = False
@@ -94,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "gateway.context.gateway_base_url",
             ],
         },
     },
@@ -103,7 +113,8 @@ if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
 else:
     # SQLite gives its -wal and -shm files the mode of the database file: create it private.
-    sqlite_path = touch_private(DATA_DIR / "portal.sqlite3")
+    # SQLITE_PATH names another file (the gateway's test server uses the tests' database).
+    sqlite_path = touch_private(Path(os.environ.get("SQLITE_PATH") or DATA_DIR / "portal.sqlite3"))
     # Several gunicorn workers write to one SQLite file: WAL lets readers run beside a
     # writer, IMMEDIATE transactions take the write lock up front (no upgrade deadlock),
     # and the timeout makes a writer wait instead of failing with "database is locked".
@@ -145,7 +156,9 @@ SESSION_COOKIE_AGE = envint("PORTAL_SESSION_IDLE_SECONDS", 8 * 3600, minimum=60)
 # A session in use is kept alive by portal.sessions.SessionRefreshMiddleware, which writes it
 # at most once a minute rather than on every request (SESSION_SAVE_EVERY_REQUEST).
 SESSION_REFRESH_SECONDS = 60
-CSRF_COOKIE_HTTPONLY = False
+# Pages carry the CSRF token themselves (hx-headers, forms): no script needs the cookie, and a
+# script on another port of the same host (the gateway's) cannot read it.
+CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -178,6 +191,22 @@ SECURE_CSP = {
 FILE_UPLOAD_HANDLERS = ["portal.uploads.BoundedMemoryUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 512 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Before sign-in (no session user, no API token) a body may not be larger than this.
+ANONYMOUS_MAX_BODY_BYTES = 64 * 1024
+
+# Uploaded certificate files are opened in helper processes (certificates/parsing.py): the time
+# one file may take (wall clock and CPU) before it is refused, and helpers per server process.
+PORTAL_UPLOAD_PARSE_SECONDS = envint("PORTAL_UPLOAD_PARSE_SECONDS", 10, minimum=1)
+PORTAL_UPLOAD_PARSE_HELPERS = envint("PORTAL_UPLOAD_PARSE_HELPERS", 2, minimum=1)
+
+# Where people and callers reach each plane, for links, notifications and the ARM service
+# resource: the portal, and the gateway on its own origin (its own host name in production).
+PORTAL_BASE_URL = os.environ.get(
+    "PORTAL_BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+).rstrip("/")
+GATEWAY_BASE_URL = os.environ.get(
+    "GATEWAY_BASE_URL", f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8001')}"
+).rstrip("/")
 
 # The gateway: how long a back end may take, and the largest request body it forwards.
 GATEWAY_TIMEOUT_SECONDS = envint("PORTAL_GATEWAY_TIMEOUT", 30, minimum=1)
@@ -209,12 +238,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"refusals_on_one_line": {"()": "portal.log_filters.RefusalsOnOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["refusals_on_one_line"]},
         # httpx logs every request at INFO; the gateway logs each call itself, with its id.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # The gateway logs each call itself, with its id; uvicorn's access log is off.
+        "uvicorn.error": {"level": "WARNING"},
     },
 }

@@ -2,14 +2,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts import user_views
 from accounts import views as account_views
 from gateway import console
-from gateway import views as gateway_views
-from portal import rest, views
+from portal import views
+from portal.api_urls import ARM_PATTERNS
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path(
         "signin/",
         auth_views.LoginView.as_view(
@@ -24,16 +26,13 @@ urlpatterns = [
     path("apis/", include("apis.urls")),
     path("backends/", include("apis.backend_urls")),
     path("ca-certificates/", include("certificates.ca_urls")),
-    # The data plane: signed-in administrators, or scripts with an API token.
-    path(
-        "gateway/<path:path>",
-        rest.bearer_or_session(gateway_views.gateway_call),
-        name="gateway_call",
-    ),
     path("audit/", include("audit.urls")),
     path("tokens/", account_views.token_list, name="api_tokens"),
     path("tokens/<int:pk>/revoke/", account_views.token_revoke, name="api_token_revoke"),
+    path("users/", include("accounts.urls")),
+    path("password/", user_views.password_change, name="password_change"),
     path("api/", include("portal.api_urls")),
+    *ARM_PATTERNS,
     path("admin/", admin.site.urls),
 ]
 

@@ -59,3 +59,10 @@ def reviewer_client(client, reviewer):
 def outsider_client(client, outsider):
     client.force_login(outsider)
     return client
+
+
+def pytest_collection_modifyitems(items):
+    # Everything under tests/e2e/ drives a browser: `-m e2e` selects it, `-m "not e2e"` leaves it.
+    for item in items:
+        if item.path.parent.name == "e2e":
+            item.add_marker(pytest.mark.e2e)

@@ -304,3 +304,39 @@ def truncate(data: bytes) -> bytes:
 
 def append_trailing_bytes(data: bytes, extra: bytes = b"\x00trailing garbage\n") -> bytes:
     return data + extra
+
+
+# A key hidden in an encrypted part ------------------------------------------------------------
+
+_ENCRYPTED_DATA = "06092A864886F70D010706"
+
+
+def make_pfx_with_key_in_encrypted_part(
+    leaf: Leaf, key_iterations: int, password: str = DEFAULT_PASSWORD
+) -> bytes:
+    """A PFX whose only part is encrypted (PBES2, 2,048 iterations, a valid MAC) and holds the
+    certificate and a protected key bag asking for key_iterations (its ciphertext is junk).
+
+    What the key bag asks for is visible only after decrypting the part: with 2**31 - 1, OpenSSL
+    spends many minutes deriving its key. About 2.5 KB.
+    """
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    key_bag = _safe_bag(
+        "shrouded_key_bag", _tlv(0x30, pbes2_algorithm(key_iterations) + _tlv(0x04, bytes(1200)))
+    )
+    safe_contents = _tlv(0x30, key_bag + _certificate_bag(leaf.certificate))
+    # pbes2_algorithm() names an all-zero salt and IV: encrypt with those.
+    secret = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes(16), 2048, 32)
+    padder = padding.PKCS7(128).padder()
+    plain = padder.update(safe_contents) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(secret), modes.CBC(bytes(16))).encryptor()
+    ciphertext = encryptor.update(plain) + encryptor.finalize()
+    encrypted_content_info = _tlv(
+        0x30, _oid("data") + pbes2_algorithm(2048) + _tlv(0x80, ciphertext)
+    )
+    encrypted_data = _tlv(0x30, _integer(0) + encrypted_content_info)
+    return assemble_pfx(
+        [_tlv(0x30, bytes.fromhex(_ENCRYPTED_DATA) + _tlv(0xA0, encrypted_data))], password
+    )

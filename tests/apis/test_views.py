@@ -43,6 +43,16 @@ def test_a_clashing_url_suffix_is_refused(admin_client, api):
     assert Api.objects.count() == 1
 
 
+@pytest.mark.parametrize("path", ["healthz", "HealthZ/v2"])
+def test_the_gateways_own_healthz_is_a_reserved_url_suffix(admin_client, path):
+    response = admin_client.post(
+        "/apis/+add/",
+        {"display_name": "Health", "service_url": "https://h.internal", "path": path},
+    )
+    assert "is reserved: the gateway answers its own health check" in response.content.decode()
+    assert not Api.objects.filter(display_name="Health").exists()
+
+
 def test_the_design_tab_shows_frontend_inbound_and_backend(admin_client, api):
     content = admin_client.get("/apis/orders-api/").content.decode()
     for text in (
@@ -332,3 +342,55 @@ def test_a_reviewer_cannot_change_api_settings(client, reviewer, api):
     )
     assert response.status_code == 403
     assert refreshed(api).display_name == "Orders API"
+
+
+def test_display_names_differing_only_by_case_are_refused(admin_client, api):
+    response = admin_client.post(
+        "/apis/+add/",
+        {"display_name": "ORDERS api", "service_url": "https://127.0.0.1:9/x", "path": "other"},
+    )
+    assert "Another API is already called Orders API" in response.content.decode()
+    assert Api.objects.count() == 1
+
+
+def test_existing_duplicate_names_are_flagged_on_the_list(admin_client, api):
+    Api.objects.create(
+        name="orders-api-2", display_name="orders API", path="o2", service_url="https://x/y"
+    )
+    page = admin_client.get("/apis/").content.decode()
+    assert page.count("Same name as another API") == 2
+
+
+def _choose(admin_client, api, certificate, **extra):
+    data = {"kind": "certificate", "certificate": certificate, "version": refreshed(api).version}
+    return admin_client.post("/apis/orders-api/backend/", {**data, **extra})
+
+
+def test_a_certificate_over_http_is_saved_only_after_a_warning(admin_client, make_certificate):
+    from apis.actions import create_api
+
+    api = create_api(display_name="Orders API", service_url="http://127.0.0.1:9/v1", path="o")
+    make_certificate("orders-client")
+    page = _choose(admin_client, api, "orders-client").content.decode()
+    assert "never presents a client certificate" in page and "Save anyway" in page
+    assert refreshed(api).client_certificate is None
+    response = _choose(admin_client, api, "orders-client", confirm="on")
+    assert response.status_code == 302
+    assert refreshed(api).client_certificate.name == "orders-client"
+
+
+def test_an_expired_certificate_is_marked_and_confirmed(admin_client, api, db):
+    import datetime as dt
+
+    from certificates.actions import import_certificate
+    from tests import pki
+
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+    leaf = pki.make_leaf(pki.make_ca(), not_before=past, not_after=past + dt.timedelta(days=1))
+    import_certificate("old-client", pki.make_pfx(leaf), pki.DEFAULT_PASSWORD, replace=False)
+    form = admin_client.get("/apis/orders-api/backend/").content.decode()
+    assert "old-client · " in form and "(expired)" in form
+    page = _choose(admin_client, api, "old-client").content.decode()
+    assert "old-client expired on" in page
+    assert refreshed(api).client_certificate is None
+    assert _choose(admin_client, api, "old-client", confirm="on").status_code == 302

@@ -1,9 +1,10 @@
 import datetime as dt
+import math
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import x25519
+from cryptography.hazmat.primitives.asymmetric import rsa, x25519
 
 from certificates.pfx import MAX_KDF_ITERATIONS, MAX_PFX_BYTES, ParsedPfx, load_pfx
 from tests import crafted_pfx, pki
@@ -170,18 +171,6 @@ def test_it_accepts_a_certificate_that_is_not_yet_valid(root):
 # Refused before any decryption --------------------------------------------------------------
 
 
-def test_a_file_asking_for_unusual_key_derivation_skips_the_quick_loader(leaf, monkeypatch):
-    from certificates import pfx
-
-    calls = []
-    monkeypatch.setattr(pfx, "quick_load", lambda *args: calls.append(args) or None)
-    usual = load_pfx(pki.make_pfx(leaf), PASSWORD)
-    assert len(calls) == 1
-    heavy = pki.make_pfx(leaf, iterations=pfx.QUICK_LOAD_MAX_ITERATIONS // 2 + 1)
-    assert load_pfx(heavy, PASSWORD).thumbprint == usual.thumbprint  # still loaded, the slow way
-    assert len(calls) == 1
-
-
 def test_it_rejects_an_empty_file():
     assert refused(b"").code == "empty"
 
@@ -333,3 +322,59 @@ def test_it_rejects_keys_cryptography_cannot_represent(leaf, root):
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     assert refused(crafted_pfx.make_plain_pfx(certificate, key_der)).code == "unsupported_key"
+
+
+# The key's numbers: cryptography (OpenSSL's RSA key check) decides --------------------------
+
+
+def _key_der(key) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def test_it_refuses_an_rsa_key_whose_p_is_not_prime(root):
+    # n = p * q where "p" is itself the product of two primes: every number of the key is
+    # consistent, so only a primality test finds it, and no TLS library will use such a key.
+    small = rsa.generate_private_key(65537, 1024).private_numbers()
+    q = rsa.generate_private_key(65537, 2048).private_numbers().p
+    p = small.p * small.q
+    e = 65537
+    d = pow(e, -1, math.lcm(p - 1, q - 1))
+    numbers = rsa.RSAPrivateNumbers(
+        p, q, d, d % (p - 1), d % (q - 1), pow(q, -1, p), rsa.RSAPublicNumbers(e, p * q)
+    )
+    key = numbers.private_key(unsafe_skip_rsa_key_validation=True)
+    leaf = pki.make_leaf(root, "three-primes.example.test", key=key)
+
+    for data in (
+        crafted_pfx.make_plain_pfx(leaf.certificate, _key_der(key)),
+        pki.make_pfx(leaf),
+    ):
+        assert refused(data).code == "wrong_password_or_damaged"
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["key-bag", "shrouded-key-bag"])
+def test_it_refuses_an_rsa_key_with_inconsistent_numbers(leaf, encrypted):
+    n = leaf.key.private_numbers()
+    numbers = rsa.RSAPrivateNumbers(
+        n.p, n.q, n.d, n.dmp1, n.dmq1, n.iqmp + 1, n.public_numbers
+    )  # a wrong CRT coefficient
+    broken = numbers.private_key(unsafe_skip_rsa_key_validation=True)
+    if encrypted:
+        data = pki.make_pfx(pki.Leaf(leaf.certificate, broken))
+    else:
+        data = crafted_pfx.make_plain_pfx(leaf.certificate, _key_der(broken))
+    assert refused(data).code == "wrong_password_or_damaged"
+
+
+def test_the_result_is_plain_data_that_can_cross_a_pipe(leaf):
+    import pickle
+
+    parsed = load_pfx(pki.make_pfx(leaf, chain=[leaf]), PASSWORD)
+    copy = pickle.loads(pickle.dumps(parsed))
+    assert copy == parsed
+    assert copy.certificate == leaf.certificate
+    assert copy.private_key.public_key() == leaf.key.public_key()

@@ -4,7 +4,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from certificates.upload_errors import CertificateError, PfxError
+from certificates.upload_errors import CertificateError, UploadError
 from certificates.upload_kinds import load_public_certificate
 from tests import crafted_pfx, pki
 from tests.certificates.refusals import refused
@@ -116,7 +116,7 @@ def test_it_loads_a_public_certificate_in_pem_and_der(root):
 
 
 def test_public_certificate_errors_are_pfx_errors():
-    assert issubclass(CertificateError, PfxError)
+    assert issubclass(CertificateError, UploadError)
 
 
 def test_it_rejects_an_empty_certificate_file():
@@ -158,3 +158,30 @@ def test_it_rejects_trailing_data_after_a_der_certificate(root):
 def test_it_rejects_a_damaged_pem_certificate(root):
     pem = pki.certificate_pem(root).replace(b"M", b"!", 3)
     assert refused_certificate(pem).code == "damaged"
+
+
+def test_a_leaf_uploaded_as_a_ca_certificate_is_refused_with_the_reason(admin_client, leaf):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from certificates.models import CACertificate
+
+    response = admin_client.post(
+        "/ca-certificates/+add/",
+        {
+            "name": "not-a-ca",
+            "certificate": SimpleUploadedFile("leaf.pem", pki.certificate_pem(leaf)),
+        },
+    )
+    assert response.status_code == 200
+    assert "its basic constraints say CA:FALSE" in response.content.decode()
+    assert not CACertificate.objects.exists()
+
+
+def test_a_ca_certificate_is_accepted(admin_client, root):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = admin_client.post(
+        "/ca-certificates/+add/",
+        {"name": "root-ca", "certificate": SimpleUploadedFile("ca.pem", pki.certificate_pem(root))},
+    )
+    assert response.status_code == 302

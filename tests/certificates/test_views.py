@@ -68,7 +68,7 @@ def test_a_large_file_is_refused_before_parsing(upload, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("parsed a file over the cap")
 
-    monkeypatch.setattr("certificates.actions.load_pfx", fail)
+    monkeypatch.setattr("certificates.actions.open_pfx", fail)
     response = upload(b"\x30" * (300 * 1024))
     assert "at most 256 KiB" in " ".join(field_errors(response, "certificate"))
     assert not Certificate.objects.exists()

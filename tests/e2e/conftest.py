@@ -2,9 +2,10 @@ import shutil
 
 import pytest
 
+from tests.apis.conftest import api, make_certificate  # noqa: F401  (fixtures for flows)
 from tests.conftest import PASSWORD
 from tests.gateway.conftest import (  # noqa: F401  (fixtures for the Test tab's browser test)
-    _fresh_pool,
+    _fresh_worker,
     client_ca,
     client_certificate,
     make_api,

@@ -1,5 +1,6 @@
 import json
 
+from django.conf import settings
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import open_section, wait_for_htmx
@@ -21,7 +22,7 @@ def test_the_test_tab_calls_a_mutual_tls_back_end(
     wait_for_htmx(page)
     page.get_by_label("Operation").select_option("create-order")
     expect(page.get_by_label("orderId")).to_have_count(0)
-    expect(page.get_by_text("POST /gateway/orders/orders")).to_be_visible()
+    expect(page.get_by_text(f"POST {settings.GATEWAY_BASE_URL}/orders/orders")).to_be_visible()
     page.get_by_label("Body").fill('{"item": 7}')
     page.get_by_label("Headers").fill("Content-Type: application/json")
     page.get_by_role("button", name="Send").click()

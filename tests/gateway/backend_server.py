@@ -207,3 +207,78 @@ def refused_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
+
+
+class RawBackend:
+    """A plain-HTTP back end on 127.0.0.1 that records the exact bytes of each request (request
+    line, headers and body as they arrived) and gives every one the same answer (by default 200
+    with `ok`). Keeps connections alive.
+    """
+
+    def __init__(self, answer: bytes = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"):
+        self.answer = answer
+        self.received: list[bytes] = []
+        self._listener = socket.create_server((HOST, 0))
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+        self._accepting = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self._listener.getsockname()[1]}"
+
+    def start(self) -> RawBackend:
+        self._accepting.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            thread = threading.Thread(target=self._serve, args=(connection,), daemon=True)
+            thread.start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        connection.settimeout(5)
+        buffered = b""
+        with connection:
+            while True:
+                try:
+                    request, buffered = _read_request(connection, buffered)
+                except (OSError, ValueError):
+                    return
+                if request is None:
+                    return
+                self.received.append(request)
+                connection.sendall(self.answer)
+
+
+def _read_request(connection: socket.socket, buffered: bytes) -> tuple[bytes | None, bytes]:
+    while b"\r\n\r\n" not in buffered:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return None, b""
+        buffered += chunk
+    head, _, rest = buffered.partition(b"\r\n\r\n")
+    headers = {
+        name.strip().lower(): value.strip()
+        for name, _, value in (line.partition(b":") for line in head.split(b"\r\n")[1:])
+    }
+    if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+        while not rest.endswith(b"0\r\n\r\n"):
+            rest += connection.recv(65536)
+        length = len(rest)
+    else:
+        length = int(headers.get(b"content-length", b"0"))
+        while len(rest) < length:
+            chunk = connection.recv(65536)
+            if not chunk:
+                raise ValueError("the body was cut short")
+            rest += chunk
+    return head + b"\r\n\r\n" + rest[:length], rest[length:]

@@ -2,25 +2,42 @@ import ssl
 
 import pytest
 
+from accounts.tokens import issue_token
 from apis import actions
 from apis.models import Operation
 from certificates.actions import import_ca_certificate, import_certificate
-from gateway import forwarding, tls
-from gateway.plans import PlanCache
+from gateway import forwarding
 from tests import pki
 from tests.gateway.backend_server import BackendServer
+from tests.gateway.gateway_server import GatewayServer
 
 
 @pytest.fixture(autouse=True)
-def _fresh_pool(monkeypatch):
-    # Each test starts with no cached TLS clients nor plans, as a new worker would.
-    pool = tls.ClientPool()
-    monkeypatch.setattr(forwarding, "pool", pool)
-    monkeypatch.setattr(forwarding, "plans", PlanCache())
+def _fresh_worker(monkeypatch):
+    # Each test starts with no decrypted keys nor presence notes, as a new worker would.
     monkeypatch.setattr(forwarding, "_presented", {})
     monkeypatch.setattr(forwarding, "_identities", {})
-    yield
-    pool.clear()
+
+
+@pytest.fixture
+def gateway(transactional_db):
+    """The gateway's server on a free port of 127.0.0.1, with fresh caches."""
+    server = GatewayServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def token(administrator):
+    """An administrator's API token."""
+    return issue_token(administrator, "gateway caller")[1]
+
+
+@pytest.fixture
+def caller(gateway, token):
+    """An HTTP client of the gateway that presents the administrator's token."""
+    with gateway.client(token) as client:
+        yield client
 
 
 @pytest.fixture

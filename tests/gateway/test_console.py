@@ -1,4 +1,5 @@
 import pytest
+from django.conf import settings
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +33,7 @@ def test_the_test_tab_sends_through_the_gateway_and_shows_a_trace(admin_client, 
     assert "CN=127.0.0.1" in content
     assert "Backend Test CA" in content
     assert "On: passed" in content
+    assert "Client certificate offered" in content
     echo = server.requests[-1]
     headers = {name.lower(): value for name, value in echo["headers"].items()}
     assert headers["x-trace"] == "yes"
@@ -69,7 +71,7 @@ def test_choosing_an_operation_redraws_its_parameters_with_htmx(admin_client, re
     content = response.content.decode()
     assert content.lstrip().startswith('<div id="console"')
     assert "parameter_orderId" not in content
-    assert "POST /gateway/orders/orders" in content
+    assert f"POST {settings.GATEWAY_BASE_URL}/orders/orders" in content
 
 
 def test_a_reviewer_sees_the_tab_but_cannot_send(client, reviewer, ready):
@@ -82,4 +84,65 @@ def test_a_reviewer_sees_the_tab_but_cannot_send(client, reviewer, ready):
         f"/apis/{api.name}/test/", {"operation": "get-order", "parameter_orderId": "1"}
     )
     assert refused.status_code == 403
+    assert server.connections == 0
+
+
+def test_the_trace_says_why_no_certificate_was_sent_over_plain_http(
+    admin_client, make_api, client_certificate
+):
+    from tests.gateway.backend_server import RawBackend
+
+    backend = RawBackend().start()
+    try:
+        api = make_api(backend.url, certificate=client_certificate)
+        response = admin_client.post(
+            f"/apis/{api.name}/test/", {"operation": "get-order", "parameter_orderId": "1"}
+        )
+    finally:
+        backend.stop()
+    content = response.content.decode()
+    assert 'data-testid="status">200<' in content
+    assert "Client certificate not sent" in content
+    assert "the service URL is plain http://" in content
+    assert "Client certificate offered" not in content
+
+
+def test_the_trace_says_an_untrusted_back_end_got_no_certificate(
+    admin_client, start_backend, make_api, client_certificate
+):
+    server = start_backend()
+    api = make_api(server.url, certificate=client_certificate)
+    response = admin_client.post(
+        f"/apis/{api.name}/test/", {"operation": "get-order", "parameter_orderId": "1"}
+    )
+    content = response.content.decode()
+    assert "Client certificate not sent" in content
+    assert "the TLS handshake with the back end did not complete" in content
+
+
+def test_the_trace_says_an_expired_certificate_was_not_sent(
+    admin_client, start_backend, make_api, make_backend, trusted_ca, client_ca
+):
+    import datetime as dt
+
+    from certificates.actions import import_certificate
+    from tests import pki
+
+    server = start_backend()
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=100)
+    leaf = pki.make_leaf(
+        client_ca, "old.client.test", not_before=past, not_after=past + dt.timedelta(days=10)
+    )
+    expired = import_certificate(
+        "old", pki.make_pfx(leaf), pki.DEFAULT_PASSWORD, replace=False
+    ).certificate
+    make_backend(server.url, ca_certificates=[trusted_ca])
+    api = make_api(server.url, certificate=expired)
+    response = admin_client.post(
+        f"/apis/{api.name}/test/", {"operation": "get-order", "parameter_orderId": "1"}
+    )
+    content = response.content.decode()
+    assert "client_certificate_expired" in content
+    assert "Client certificate not sent" in content
+    assert "refused before connecting" in content
     assert server.connections == 0

@@ -5,7 +5,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from audit.models import AuditEvent
 
-PUBLIC = {"/signin/", "/healthz", "/admin/login/"}
+PUBLIC = {"/signin/", "/healthz", "/admin/login/", "/favicon.ico"}
 
 
 def walk(patterns, prefix=""):

@@ -3,7 +3,7 @@ import os
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.environment import envbool, envint, envlist, envsecret, private_file
+from portal.environment import envbool, envint, envlist, envproxies, envsecret, private_file
 
 
 @pytest.fixture
@@ -67,3 +67,11 @@ def test_private_file_is_created_once_with_mode_0600(tmp_path):
     second = private_file(path, lambda: "other")
     assert first == second == "generated"
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+
+
+def test_envproxies_trusts_none_by_default_and_names_the_variable(env):
+    assert envproxies("MISSING_VARIABLE").client_address("10.0.0.2", "203.0.113.5") == "10.0.0.2"
+    env(P="1", BAD="the load balancer")
+    assert envproxies("P").count == 1
+    with pytest.raises(ImproperlyConfigured, match="BAD must be a number of proxies or"):
+        envproxies("BAD")

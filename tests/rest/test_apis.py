@@ -65,7 +65,6 @@ def test_put_over_an_api_changes_it(api, orders):
             "path": "orders/v2",
             "protocols": ["http", "https"],
             "description": "Second",
-            "apiRevision": "1",
         }
     }
     response = api.put("/apis/orders", body)
@@ -89,7 +88,7 @@ def test_put_over_an_api_changes_it(api, orders):
         ({"serviceUrl": "ftp://x.test"}, "properties.serviceUrl"),
         ({"serviceUrl": "not a url"}, "properties.serviceUrl"),
         ({"displayName": "x" * 201}, "properties.displayName"),
-        ({"protocols": ["ws"]}, "properties.protocols"),
+        ({"protocols": ["ws"]}, "properties.protocols[0]"),
         ({"protocols": "https"}, "properties.protocols"),
         ({"displayName": None}, "properties.displayName"),
     ],
@@ -101,9 +100,17 @@ def test_api_validation_uses_the_pages_rules(api, change, target):
 
 
 def test_two_apis_cannot_share_a_path(api, orders):
-    response = api.put("/apis/other", ORDERS)
+    other = {"properties": {**ORDERS["properties"], "displayName": "Other API"}}
+    response = api.put("/apis/other", other)
     assert response.status_code == 400
     assert "Another API already uses this URL suffix" in error_of(response)["message"]
+
+
+def test_two_apis_cannot_share_a_display_name_in_any_case(api, orders):
+    other = {"properties": {**ORDERS["properties"], "displayName": "ORDERS API", "path": "o2"}}
+    response = api.put("/apis/other", other)
+    assert response.status_code == 400
+    assert "Another API is already called Orders API" in error_of(response)["message"]
 
 
 def test_get_list_and_delete_apis(api, orders):
@@ -205,11 +212,30 @@ def test_a_bad_policy_is_400_with_its_line(api, orders):
     assert Api.objects.get().policy_xml == DEFAULT_POLICY
 
 
-def test_the_policy_cannot_be_deleted(api, orders):
+def test_deleting_the_policy_brings_back_the_default(api, orders):
+    value = policy_with('<set-backend-service base-url="https://orders2.test" />')
+    assert (
+        api.put("/apis/orders/policies/policy", {"properties": {"value": value}}).status_code == 200
+    )
     response = api.delete("/apis/orders/policies/policy")
-    assert response.status_code == 405
-    assert response["Allow"] == "GET, PUT"
-    assert error_of(response)["code"] == "MethodNotAllowed"
+    assert response.status_code == 204
+    assert "Content-Type" not in response
+    assert Api.objects.get().policy_xml == DEFAULT_POLICY
+    assert api.get("/apis/orders/policies/policy").json()["properties"]["value"] == DEFAULT_POLICY
+    assert api.delete("/apis/orders/policies/policy").status_code == 204
+
+
+def test_unsupported_properties_are_refused_by_name(api, orders):
+    body = {"properties": {**ORDERS["properties"], "apiRevision": "1", "isCurrent": True}}
+    response = api.put("/apis/orders", body)
+    assert response.status_code == 400
+    error = error_of(response)
+    assert "properties.apiRevision" in error["message"]
+    assert {d["target"] for d in error["details"]} == {
+        "properties.apiRevision",
+        "properties.isCurrent",
+    }
+    assert {d["code"] for d in error["details"]} == {"UnknownProperty"}
 
 
 # Backends ------------------------------------------------------------------------------------

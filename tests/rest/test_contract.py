@@ -54,8 +54,9 @@ def test_an_oversized_body_is_413(api):
     [
         ("POST", "/certificates", "GET"),
         ("DELETE", "/certificates", "GET"),
-        ("POST", "/certificates/x", "GET, PUT, DELETE"),
-        ("PATCH", "/apis/x", "GET, PUT, DELETE"),
+        ("POST", "/certificates/x", "GET, HEAD, PUT, DELETE"),
+        ("PATCH", "/certificates/x", "GET, HEAD, PUT, DELETE"),
+        ("POST", "/apis/x", "GET, HEAD, PUT, PATCH, DELETE"),
         ("POST", "/openapi.json", "GET, HEAD"),
     ],
 )
@@ -106,10 +107,12 @@ def test_if_match_guards_put_and_delete(api):
     assert api.delete("/apis/orders", **{"If-Match": f'"x", {fresh["ETag"]}'}).status_code == 204
 
 
-def test_if_match_star_needs_an_existing_entity(api):
-    assert api.put("/apis/orders", ORDERS, **{"If-Match": "*"}).status_code == 412
-    assert api.put("/apis/orders", ORDERS).status_code == 201
+def test_if_match_star_creates_or_replaces_unconditionally(api):
+    # As ARM clients expect (az apim backend create sends it on a new Id).
+    assert api.put("/apis/orders", ORDERS, **{"If-Match": "*"}).status_code == 201
     assert api.put("/apis/orders", ORDERS, **{"If-Match": "*"}).status_code == 200
+    assert api.put("/apis/orders", ORDERS, **{"If-Match": '"other"'}).status_code == 412
+    assert api.request("PATCH", "/apis/nope", **{"If-Match": "*"}).status_code == 404
 
 
 def test_if_none_match_star_creates_only(api):

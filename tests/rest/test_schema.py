@@ -76,8 +76,9 @@ def seeded(administrator, certificate, ca_certificate, in_test_transaction):
 
 def test_the_schema_is_valid_openapi():
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 23
-    assert {operation.method.upper() for operation in operations} == {"GET", "PUT", "DELETE"}
+    assert len(operations) == 33
+    methods = {operation.method.upper() for operation in operations}
+    assert methods == {"GET", "HEAD", "PUT", "PATCH", "DELETE"}
 
 
 @pytest.mark.django_db

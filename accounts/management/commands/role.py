@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts import actions
 from accounts.roles import ROLES
 
 
@@ -10,7 +10,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("role", choices=[*ROLES, "none"])
+        parser.add_argument("role", choices=[*ROLES, actions.NO_ROLE])
 
     def handle(self, *args, username, role, **options):
         User = get_user_model()
@@ -18,7 +18,5 @@ class Command(BaseCommand):
             user = User.objects.get(username=username)
         except User.DoesNotExist:
             raise CommandError(f"No user named {username!r}.") from None
-        user.groups.remove(*Group.objects.filter(name__in=ROLES.values()))
-        if role != "none":
-            user.groups.add(Group.objects.get(name=ROLES[role]))
+        actions.change_role(user, role, actor_name="manage.py", from_shell=True)
         self.stdout.write(f"{username} is now {'without a role' if role == 'none' else role}.")

@@ -8,7 +8,7 @@ from certificates.actions import CertificateExists, import_certificate
 from certificates.inventory import attach_usages, expiring_within
 from certificates.models import Certificate
 from certificates.pfx import MAX_PFX_BYTES
-from certificates.upload_errors import PfxError
+from certificates.upload_errors import UploadError
 from certificates.validators import validate_identifier
 
 
@@ -64,7 +64,7 @@ class Command(BaseCommand):
             )
         except CertificateExists as exc:
             raise CommandError(f"{exc} Use --replace to rotate it.") from None
-        except PfxError as exc:
+        except UploadError as exc:
             raise CommandError(exc.message) from None
         certificate = result.certificate
         verb = "Imported" if result.created else "Replaced"
