@@ -2,6 +2,9 @@ import json
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
+
+from lib.indexes import TrigramIndex
 
 
 class Action(models.TextChoices):
@@ -89,6 +92,16 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+        indexes = [
+            # The log's order, with the key that breaks ties (keyset pages seek in it), and
+            # the same order within one action or one object type.
+            models.Index(fields=["-at", "-id"], name="audit_event_order"),
+            models.Index(fields=["action", "-at", "-id"], name="audit_event_action"),
+            models.Index(fields=["object_type", "-at", "-id"], name="audit_event_type"),
+            # "Who" and "Object" filter on a part of the text (icontains: UPPER ... LIKE).
+            TrigramIndex(Upper("actor_name"), name="audit_event_actor_trgm"),
+            TrigramIndex(Upper("object_id"), name="audit_event_object_trgm"),
+        ]
 
     def __str__(self):
         return (

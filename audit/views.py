@@ -16,6 +16,9 @@ from lib.csv import csv_lines
 from lib.listing import filters, is_partial, page_of
 
 PAGE_SIZE = 50
+# The log counts up to this many events and then says "more than": counting a million
+# events would take longer than showing them.
+COUNT_LIMIT = 10_000
 EXPORT_HEADER = [
     "When (UTC)",
     "Who",
@@ -44,12 +47,13 @@ def _filtered(request):
 @require_http_methods(["GET"])
 def event_list(request):
     form, query, problems, events = _filtered(request)
-    page = page_of(request, events, PAGE_SIZE, problems)
+    page = page_of(request, events, PAGE_SIZE, problems, key="id", count_limit=COUNT_LIMIT)
     base = reverse("audit:list")
     export = reverse("audit:export")
     context = {
         "form": form,
         "page": page,
+        "count": page.paginator.count - page.count_capped,
         "query": query,
         "filters": filters(query),
         "problems": problems,
@@ -59,7 +63,9 @@ def event_list(request):
     partial = is_partial(request)
     response = render(request, f"{template}#results" if partial else template, context)
     if partial:
-        pairs = query + (f"&page={page.number}" if page.number > 1 else "")
+        position = page.position if not page.number else {"page": page.number}
+        extra = urlencode({k: v for k, v in position.items() if v != 1})
+        pairs = query + (f"&{extra}" if extra else "")
         response["HX-Push-Url"] = f"{base}?{pairs.lstrip('&')}" if pairs else base
     return response
 

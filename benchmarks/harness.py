@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,15 +28,21 @@ ADMIN_PASSWORD = "benchmark password 1"  # a throwaway database on loopback only
 
 
 @contextlib.contextmanager
-def throwaway_portal(name: str, *, static: bool = True) -> Iterator[Path]:
-    """A new data directory with a migrated SQLite database, Django set up on it."""
+def throwaway_portal(
+    name: str, *, static: bool = True, database_url: str | None = None
+) -> Iterator[Path]:
+    """A new data directory with a migrated database, Django set up on it: SQLite in the
+    directory, or the (empty, throwaway) PostgreSQL database at `database_url`."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     data = Path(tempfile.mkdtemp(prefix=f"portal-bench-{name}-"))
     os.environ["PORTAL_DATA_DIR"] = str(data)
     os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    # A benchmark measures SQLite in its own directory, whatever the shell points at.
+    # A benchmark measures SQLite in its own directory, whatever the shell points at, unless
+    # it is given a database of its own.
     os.environ.pop("DATABASE_URL", None)
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
     os.environ.pop("PORTAL_KEYRING", None)
     os.environ.pop("DJANGO_SECRET_KEY", None)
     try:
@@ -64,6 +71,85 @@ def throwaway_portal(name: str, *, static: bool = True) -> Iterator[Path]:
         shutil.rmtree(data, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def postgres_database(server_url: str, name: str) -> Iterator[str]:
+    """A new database `name` on the PostgreSQL server of `server_url` (as scripts/with-postgres
+    sets DATABASE_URL), dropped afterwards; yields its URL."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(server_url)
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as connection:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            connection.execute(drop.format(sql.Identifier(name)))
+
+
+def start_portal(data: Path, workers: int = 3) -> tuple[subprocess.Popen, str]:
+    """The portal served as `make run` serves it (gunicorn, sync workers, access log), on a
+    free loopback port, with this process's environment; returns the server and its URL."""
+    import httpx
+
+    port = free_port()
+    log = open(data / "gunicorn.log", "wb")  # noqa: SIM115 (closed with the directory)
+    server = subprocess.Popen(  # noqa: S603 (our own gunicorn, fixed arguments)
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--access-logfile",
+            "-",
+            "--forwarded-allow-ips",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", trust_env=False).status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            raise RuntimeError((data / "gunicorn.log").read_text(errors="replace"))
+        time.sleep(0.2)
+
+
+def signed_in(base: str):
+    """An HTTP client signed in through the portal's own sign-in form as ADMIN_USERNAME."""
+    import httpx
+
+    client = httpx.Client(base_url=base, timeout=60, trust_env=False)
+    client.get("/signin/")
+    response = client.post(
+        "/signin/",
+        data={
+            "username": ADMIN_USERNAME,
+            "password": ADMIN_PASSWORD,
+            "csrfmiddlewaretoken": client.cookies["csrftoken"],
+        },
+    )
+    if response.status_code != 302:
+        raise RuntimeError(f"Sign-in failed: {response.status_code}")
+    return client
+
+
 def administrator():
     """A member of Administrators (not a superuser: permission checks cost what they cost)."""
     from django.contrib.auth.models import Group, User
@@ -75,8 +161,9 @@ def administrator():
     return user
 
 
-def seed(certificates: int, apis: int, operations_per_api: int = 3) -> float:
-    """Run `manage.py seed_inventory`; returns the seconds it took."""
+def seed(certificates: int, apis: int, operations_per_api: int = 3, **more) -> float:
+    """Run `manage.py seed_inventory` (`more`: backends, audit_events); returns the seconds
+    it took."""
     from django.core.management import call_command
 
     started = time.perf_counter()
@@ -86,6 +173,7 @@ def seed(certificates: int, apis: int, operations_per_api: int = 3) -> float:
         apis=apis,
         operations_per_api=operations_per_api,
         stdout=io.StringIO(),
+        **more,
     )
     return time.perf_counter() - started
 

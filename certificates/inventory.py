@@ -12,19 +12,19 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.db import connection
-from django.db.models import F, Q, Value
-from django.db.models.functions import Lower
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from certificates.forms import validate_tag
 from certificates.models import (
-    SEARCH_SEPARATOR,
+    SUBJECT_SORT,
     Certificate,
     named_by_usage,
     protected_relations,
     referenced_keys,
 )
+from certificates.search import exact_match, search
 from lib import sql
 
 STATUS_CHOICES = [
@@ -45,14 +45,12 @@ SELF_SIGNED_CHOICES = [("", "Any"), ("yes", "Self-signed"), ("no", "CA-issued")]
 KEY_TYPE_CHOICES = [("", "Any"), ("RSA", "RSA"), ("EC", "EC")]
 PER_PAGE_CHOICES = [("25", "25"), ("50", "50"), ("100", "100"), ("200", "200")]
 PRESENTED_RECENT_DAYS = 30
-HEX_DIGITS = frozenset("0123456789ABCDEF")
-# A search finding up to this many certificates names them by key in the queries that follow.
-SEARCH_KEYS_READ = 1000
+SEARCH_COUNT_LIMIT = 1_000
 
 # Sort key: (column label, ordering). Every column of the table sorts; the Id breaks ties.
 SORTS = {
     "id": ("Id", [F("name").asc()]),
-    "subject": ("Subject", [F("subject").asc()]),
+    "subject": ("Subject", [SUBJECT_SORT.asc()]),
     "thumbprint": ("Thumbprint", [F("thumbprint").asc()]),
     "expires": ("Expiration date", [F("not_after").asc()]),
     "key": ("Key", [F("key_type").asc(), F("key_size").asc()]),
@@ -114,35 +112,6 @@ class InventoryFilterForm(forms.Form):
         return self.cleaned_data["q"].strip()
 
 
-def search(queryset, text: str):
-    """Id, subject, SANs, the start of the thumbprint (any case, colons and spaces allowed),
-    and for client certificates also the friendly name, owner, contact and tags.
-
-    Everything but the thumbprint is in the model's lower-case `search_text` column. The keys
-    found are read first, by one query that SQLite answers from the search index (see
-    `Certificate.Meta.indexes`), reading a certificate's row only when it matches. Up to
-    SEARCH_KEYS_READ of them, the list's count and page then read those rows by key, whatever
-    the sort, instead of searching twice; a broader search stays a subquery.
-    """
-    text = text.strip()
-    if not text:
-        return queryset
-    if SEARCH_SEPARATOR in text:
-        return queryset.none()  # it joins the fields: it could only match across two
-    condition = Q(search_text__contains=Lower(Value(text)))
-    compact = "".join(ch for ch in text if ch not in " :").upper()
-    # Thumbprints are upper-case hex: other text cannot start one.
-    if all(ch in HEX_DIGITS for ch in compact):
-        condition |= Q(thumbprint__startswith=compact)
-    # Always true, but a range on the index's first column: SQLite never counts an index on a
-    # generated column as covering, so without it it would read every row instead.
-    found = queryset.model._default_manager.filter(Q(search_text__gte="") & condition)
-    keys = list(found.order_by().values_list("pk", flat=True)[: SEARCH_KEYS_READ + 1])
-    if len(keys) > SEARCH_KEYS_READ:
-        return queryset.filter(pk__in=found.values("pk"))
-    return queryset.filter(pk__in=keys)
-
-
 @dataclass(frozen=True)
 class Inventory:
     """The effective filters of one request (valid values only) and what to say about the rest."""
@@ -168,13 +137,24 @@ class Inventory:
         """The filter form showing what is applied (an ignored value shows as its default)."""
         return InventoryFilterForm({**self.filters})
 
-    def certificates(self, now: datetime | None = None):
+    def certificates(self, now: datetime | None = None, *, exact=None):
+        """The filtered, sorted certificates; without `exact` (see exact_match) when given."""
+        queryset = search(self._filtered(now), self.filters["q"])
+        if exact is not None:
+            queryset = queryset.exclude(pk=exact.pk)
+        return queryset.order_by(*self.ordering())
+
+    def exact_match(self, now: datetime | None = None):
+        """The certificate whose Id or whole thumbprint the search names, if the other filters
+        keep it: the list shows it first."""
+        return exact_match(self._filtered(now), self.filters["q"])
+
+    def _filtered(self, now: datetime | None = None):
         now = now or timezone.now()
         f = self.filters
         queryset = Certificate.objects.with_usage_count().defer(
             "encrypted_private_key", "chain_pem", "certificate_pem", "search_text"
         )
-        queryset = search(queryset, f["q"])
         status = f["status"]
         if status == "valid":
             queryset = queryset.filter(not_before__lte=now, not_after__gt=now)
@@ -203,9 +183,11 @@ class Inventory:
         if f["key_type"]:
             queryset = queryset.filter(key_type=f["key_type"])
         if f["tag"]:
-            # Tags hold no quotes (see TagsField), so the quoted tag matches one whole tag.
-            queryset = queryset.filter(tags__icontains=f'"{f["tag"]}"')
-        return queryset.order_by(*self.ordering())
+            # Tags hold no quotes (see TagsField), so the quoted tag matches one whole tag. The
+            # search column holds the tags' JSON too: its index finds the candidates.
+            quoted = f'"{f["tag"]}"'
+            queryset = queryset.filter(search_text__contains=quoted, tags__icontains=quoted)
+        return queryset
 
     def ordering(self) -> list:
         key = self.filters["sort"]
@@ -230,6 +212,9 @@ class Inventory:
                 pairs.append((name, values[name]))
         if paging and values.get("page", 1) != 1:
             pairs.append(("page", values["page"]))
+        for name in ("after", "before"):  # a keyset page (lib.listing)
+            if paging and values.get(name) is not None:
+                pairs.append((name, values[name]))
         return urlencode(pairs)
 
     def url(self, **changes) -> str:
@@ -241,6 +226,12 @@ class Inventory:
         query = self.query(paging=False)
         base = reverse("certificates:export", args=[fmt])
         return f"{base}?{query}" if query else base
+
+    @property
+    def count_limit(self) -> int | None:
+        """A text search or a tag counts its matches up to SEARCH_COUNT_LIMIT only: a broad
+        one would read every row it matches just to count them."""
+        return SEARCH_COUNT_LIMIT if self.filters["q"] or self.filters["tag"] else None
 
     @property
     def is_filtered(self) -> bool:

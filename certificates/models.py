@@ -4,16 +4,20 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Cast, Coalesce, Concat, Lower
+from django.db.models.functions import Cast, Coalesce, Concat, Left, Lower
 from django.urls import reverse
 from django.utils import timezone
 
 from certificates import keyring
 from certificates.validators import IDENTIFIER_MAX_LENGTH, validate_identifier
+from lib.indexes import TrigramIndex
 
 EXPIRING_SOON_DAYS = 30
 # Joins the fields of the search column: a search text without it never matches across two.
 SEARCH_SEPARATOR = "\x1f"
+# The list sorts subjects by their start: a b-tree entry must stay short on PostgreSQL (at most
+# 2,704 bytes), and a subject has no length limit.
+SUBJECT_SORT = Left("subject", 200)
 
 
 def search_column(*fields: str, json_fields: tuple[str, ...] = ()) -> models.GeneratedField:
@@ -235,6 +239,18 @@ class Certificate(CertificateFactsMixin):
             # A search reads its text and the thumbprints here, then only the rows that match
             # (see inventory.search).
             SQLiteIndex(fields=["search_text", "thumbprint"], name="certificate_search"),
+            TrigramIndex("search_text", name="certificate_search_trgm"),
+            # One per sort column of the list (inventory.SORTS), the Id last: each order and
+            # each keyset page ("after this Id") reads its stretch of one index.
+            models.Index(fields=["not_after", "name"], name="certificate_sort_expires"),
+            models.Index(SUBJECT_SORT, "name", name="certificate_sort_subject"),
+            models.Index(fields=["thumbprint", "name"], name="certificate_sort_thumbprint"),
+            models.Index(fields=["key_type", "key_size", "name"], name="certificate_sort_key"),
+            models.Index(fields=["last_presented_at", "name"], name="certificate_sort_presented"),
+            models.Index(fields=["owner", "name"], name="certificate_sort_owner"),
+            # Filters that no sort index starts with: the page in Id order and the count.
+            models.Index(fields=["self_signed", "name"], name="certificate_self_signed"),
+            models.Index(fields=["key_type", "name"], name="certificate_key_type"),
         ]
 
     def get_absolute_url(self):

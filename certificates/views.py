@@ -24,9 +24,10 @@ from certificates.forms import (
     CertificateUploadForm,
     OwnershipForm,
 )
-from certificates.inventory import Inventory, attach_usages, search, usages_by_certificate
+from certificates.inventory import Inventory, attach_usages, usages_by_certificate
 from certificates.models import CACertificate, Certificate
 from certificates.ownership import ownership_summary, set_ownership
+from certificates.search import search
 from certificates.upload_errors import UploadError
 from lib.listing import filters, is_partial, page_of
 
@@ -67,12 +68,25 @@ def _listing(request, queryset, template):
 def certificate_list(request):
     inventory = Inventory.from_query(request.GET)
     problems = list(inventory.problems)
-    page = page_of(request, inventory.certificates(), inventory.filters["per_page"], problems)
+    now = timezone.now()
+    exact = inventory.exact_match(now)
+    certificates = inventory.certificates(now, exact=exact)
+    per_page = inventory.filters["per_page"]
+    page = page_of(
+        request, certificates, per_page, problems, key="name", count_limit=inventory.count_limit
+    )
+    # An exact Id or thumbprint is shown first, on the first page, then the other matches.
+    first = exact is not None and page.number == 1
     context = {
         "inventory": inventory,
         "form": inventory.form(),
         "page": page,
-        "certificates": attach_usages(page.object_list),
+        "certificates": attach_usages(([exact] if first else []) + list(page.object_list)),
+        "exact": exact if first else None,
+        "total": page.paginator.count + (exact is not None) - page.count_capped,
+        "count_capped": page.count_capped,
+        "shown_from": 1 if first else page.start_index() if page.number else None,
+        "shown_to": page.end_index() + first if page.number else None,
         "query": inventory.query(),
         "filters": filters(inventory.query()),
         "problems": problems,
@@ -85,7 +99,9 @@ def certificate_list(request):
         return render(request, template, context)
     response = render(request, f"{template}#results", context)
     # The address bar shows the filters in their short form, ready to share.
-    response["HX-Push-Url"] = inventory.url(page=page.number)
+    response["HX-Push-Url"] = inventory.url(
+        **({"page": page.number} if page.number else page.position)
+    )
     return response
 
 

@@ -56,3 +56,34 @@ def test_it_refuses_to_seed_the_same_prefix_twice():
         stdout=io.StringIO(),
     )
     assert Certificate.objects.count() == 2
+
+
+def test_it_seeds_backends_and_audit_events_over_the_past_year():
+    from django.utils import timezone
+
+    from apis.models import BackendCertificate
+    from audit.models import AuditEvent
+
+    call_command(
+        "seed_inventory",
+        "--certificates",
+        "20",
+        "--apis",
+        "4",
+        "--backends",
+        "6",
+        "--audit-events",
+        "300",
+        stdout=io.StringIO(),
+    )
+    assert BackendCertificate.objects.count() == 3
+    events = AuditEvent.objects.order_by("at")
+    assert events.count() == 300
+    first, last = events.first(), events.last()
+    assert (last.at - first.at).days >= 360
+    assert last.at <= timezone.now()
+    assert {event.object_type for event in events} >= {"certificate", "api", "user"}
+    changed = events.filter(action="certificate-ownership-changed").first()
+    assert changed.changes()  # before and after are JSON the page can show
+    issuers = {certificate.issuer for certificate in Certificate.objects.all()}
+    assert len(issuers) > 2  # shared issuers, some self-signed

@@ -193,3 +193,44 @@ def test_queries_do_not_grow_with_the_trail(admin_client, url):
     small = queries()
     fill(195)
     assert queries() == small
+
+
+def test_the_log_pages_past_the_numbered_pages_and_counts_up_to_a_limit(admin_client, monkeypatch):
+    """Keyset pages visit every event once, newest first, filters kept; the count stops."""
+    import io
+    import re
+    from html import unescape
+
+    from django.core.management import call_command
+
+    from audit import views
+    from audit.models import AuditEvent
+    from lib import listing
+
+    call_command(
+        "seed_inventory",
+        "--certificates",
+        "3",
+        "--apis",
+        "0",
+        "--audit-events",
+        "140",
+        stdout=io.StringIO(),
+    )
+    monkeypatch.setattr(listing, "NUMBERED_PAGES", 1)
+    monkeypatch.setattr(views, "COUNT_LIMIT", 100)
+    every = list(AuditEvent.objects.filter(object_type="certificate").values_list("pk", flat=True))
+    seen, url, urls = [], "/audit/?object_type=certificate", []
+    while url:
+        urls.append(url)
+        assert len(urls) < 10
+        response = admin_client.get(url)
+        assert response.status_code == 200
+        seen += [event.pk for event in response.context["page"].object_list]
+        found = re.search(r'rel="next" href="([^"]+)"', response.content.decode())
+        url = "/audit/" + unescape(found[1]) if found else None
+    assert seen == every
+    assert any("after=" in url for url in urls[1:])
+    assert all("object_type=certificate" in url for url in urls)
+    everything = admin_client.get("/audit/").content.decode()
+    assert "More than 100 events" in everything

@@ -89,7 +89,7 @@ def test_filter_sort_go_back_and_export(sign_in, reviewer, inventory, live_serve
     # Pages load in place and keep everything.
     page.get_by_label("Per page", exact=True).select_option("25")
     expect(page).to_have_url(re.compile(r"key_type=RSA&sort=-expires&per_page=25$"))
-    page.get_by_role("link", name="Next").click()
+    page.get_by_role("link", name="Next", exact=True).click()
     expect(page).to_have_url(re.compile(r"key_type=RSA&sort=-expires&per_page=25&page=2$"))
     expect(status).to_contain_text("26\N{EN DASH}")
 
@@ -159,3 +159,28 @@ def test_an_administrator_tags_a_certificate_in_place(sign_in, administrator, in
     expect(page).to_have_url(re.compile(r"\?action=certificate-ownership-changed$"))
     expect(page.locator("#results tbody tr")).to_have_count(1)
     expect(page.locator("#results tbody tr").first).to_contain_text("Orders team")
+
+
+def test_keyset_pages_with_htmx_keep_sort_and_the_back_button(
+    sign_in, reviewer, inventory, live_server, monkeypatch
+):
+    from lib import listing
+
+    monkeypatch.setattr(listing, "NUMBERED_PAGES", 1)
+    page = sign_in(reviewer)
+    page.goto(f"{live_server.url}/certificates/?sort=-id&per_page=25")
+    expect(rows(page)).to_have_count(25)
+    expect(rows(page).first).to_contain_text("payments-old")
+    page.get_by_role("link", name="Next", exact=True).click()
+    expect(page).to_have_url(re.compile(r"\?sort=-id&per_page=25&after=cert-0037$"))
+    expect(rows(page).first).to_contain_text("cert-0036")
+    expect(page.locator("th[aria-sort=descending]")).to_contain_text("Id")
+    page.get_by_role("link", name="Last", exact=True).click()
+    expect(page).to_have_url(re.compile(r"page=last$"))
+    expect(rows(page).last).to_contain_text("cert-0000")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"after=cert-0037$"))
+    expect(rows(page).first).to_contain_text("cert-0036")
+    page.get_by_role("link", name="Previous", exact=True).click()
+    expect(page).to_have_url(re.compile(r"before=cert-0036$"))
+    expect(rows(page).first).to_contain_text("payments-old")
