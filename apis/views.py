@@ -77,9 +77,7 @@ def _design_context(api, **extra):
         "inbound": inbound,
         "backend": effective.backend,
         "effective": effective,
-        "validation_path": validation_path(
-            api, effective.backend.name if effective.backend else ""
-        ),
+        "validation_path": validation_path(api, backend_name),
         **extra,
     }
 
