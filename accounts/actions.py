@@ -121,33 +121,21 @@ def change_role(
     return True
 
 
-def deactivate(user, *, request=None) -> None:
-    """The user can no longer sign in, and their API tokens stop working; nothing is deleted."""
+def set_active(user, active: bool, *, request=None) -> None:
+    """Deactivated, the user can no longer sign in and their API tokens stop working; nothing
+    is deleted. Reactivated, both work again."""
     with transaction.atomic():
-        _refuse_if_last_administrator(user, "deactivating it")
-        user.is_active = False
+        if not active:
+            _refuse_if_last_administrator(user, "deactivating it")
+        user.is_active = active
         user.save(update_fields=["is_active"])
         record(
             request,
-            Action.USER_DEACTIVATED,
+            Action.USER_REACTIVATED if active else Action.USER_DEACTIVATED,
             object_type="user",
             object_id=user.get_username(),
-            before={"active": True},
-            after={"active": False},
-        )
-
-
-def reactivate(user, *, request=None) -> None:
-    with transaction.atomic():
-        user.is_active = True
-        user.save(update_fields=["is_active"])
-        record(
-            request,
-            Action.USER_REACTIVATED,
-            object_type="user",
-            object_id=user.get_username(),
-            before={"active": False},
-            after={"active": True},
+            before={"active": not active},
+            after={"active": active},
         )
 
 

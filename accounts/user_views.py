@@ -117,7 +117,7 @@ def user_deactivate(request, username):
     if not user.is_active:
         return _done(request, user, f"{user.get_username()} is already deactivated.")
     try:
-        actions.deactivate(user, request=request)
+        actions.set_active(user, False, request=request)
     except actions.Refused as error:
         return _refused(request, user, error)
     return _done(
@@ -133,7 +133,7 @@ def user_deactivate(request, username):
 def user_reactivate(request, username):
     user = _user(username)
     if not user.is_active:
-        actions.reactivate(user, request=request)
+        actions.set_active(user, True, request=request)
     return _done(request, user, f"{user.get_username()} can sign in again.")
 
 

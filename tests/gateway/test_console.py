@@ -52,6 +52,8 @@ def test_a_failure_is_shown_with_its_reason(
     assert "backend_certificate_untrusted" in content
     assert ">Change the validation</a>" in content and "/backends/+add/?url=" in content
     assert "On: failed" in content
+    assert "Client certificate not sent" in content
+    assert "the TLS handshake with the back end did not complete" in content
 
 
 def test_bad_headers_are_refused_before_sending(admin_client, ready):
@@ -106,19 +108,6 @@ def test_the_trace_says_why_no_certificate_was_sent_over_plain_http(
     assert "Client certificate not sent" in content
     assert "the service URL is plain http://" in content
     assert "Client certificate offered" not in content
-
-
-def test_the_trace_says_an_untrusted_back_end_got_no_certificate(
-    admin_client, start_backend, make_api, client_certificate
-):
-    server = start_backend()
-    api = make_api(server.url, certificate=client_certificate)
-    response = admin_client.post(
-        f"/apis/{api.name}/test/", {"operation": "get-order", "parameter_orderId": "1"}
-    )
-    content = response.content.decode()
-    assert "Client certificate not sent" in content
-    assert "the TLS handshake with the back end did not complete" in content
 
 
 def test_the_trace_says_an_expired_certificate_was_not_sent(
