@@ -1,3 +1,4 @@
+import datetime as dt
 import ssl
 
 import pytest
@@ -86,6 +87,18 @@ def client_certificate(db, client_ca):
     leaf = pki.make_leaf(client_ca, "gateway.client.test")
     return import_certificate(
         "gateway-client", pki.make_pfx(leaf), pki.DEFAULT_PASSWORD, replace=False
+    ).certificate
+
+
+@pytest.fixture
+def expired_certificate(db, client_ca):
+    """A client certificate that expired 90 days ago."""
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=100)
+    leaf = pki.make_leaf(
+        client_ca, "old.client.test", not_before=past, not_after=past + dt.timedelta(days=10)
+    )
+    return import_certificate(
+        "old", pki.make_pfx(leaf), pki.DEFAULT_PASSWORD, replace=False
     ).certificate
 
 

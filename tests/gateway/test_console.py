@@ -111,21 +111,10 @@ def test_the_trace_says_why_no_certificate_was_sent_over_plain_http(
 
 
 def test_the_trace_says_an_expired_certificate_was_not_sent(
-    admin_client, start_backend, make_api, make_backend, trusted_ca, client_ca
+    admin_client, start_backend, make_api, make_backend, trusted_ca, expired_certificate
 ):
-    import datetime as dt
-
-    from certificates.actions import import_certificate
-    from tests import pki
-
     server = start_backend()
-    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=100)
-    leaf = pki.make_leaf(
-        client_ca, "old.client.test", not_before=past, not_after=past + dt.timedelta(days=10)
-    )
-    expired = import_certificate(
-        "old", pki.make_pfx(leaf), pki.DEFAULT_PASSWORD, replace=False
-    ).certificate
+    expired = expired_certificate
     make_backend(server.url, ca_certificates=[trusted_ca])
     api = make_api(server.url, certificate=expired)
     response = admin_client.post(

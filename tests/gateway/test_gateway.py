@@ -182,16 +182,10 @@ def test_a_refused_client_certificate_answers_502(
 
 
 def test_an_expired_client_certificate_answers_500_before_connecting(
-    caller, start_backend, make_api, make_backend, trusted_ca, client_ca
+    caller, start_backend, make_api, make_backend, trusted_ca, expired_certificate
 ):
     server = start_backend()
-    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=100)
-    leaf = pki.make_leaf(
-        client_ca, "old.client.test", not_before=past, not_after=past + dt.timedelta(days=10)
-    )
-    expired = import_certificate(
-        "old", pki.make_pfx(leaf), pki.DEFAULT_PASSWORD, replace=False
-    ).certificate
+    expired = expired_certificate
     make_backend(server.url, ca_certificates=[trusted_ca])
     make_api(server.url, certificate=expired)
     response, error = call(caller, "orders/orders/1")
