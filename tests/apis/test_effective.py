@@ -100,4 +100,5 @@ def test_the_pencil_shows_the_validation_and_offers_the_backend(admin_client, ap
 
 def test_with_a_backend_the_pencil_offers_to_edit_it(admin_client, api, backend):
     form = admin_client.get(f"/apis/{api.name}/backend/").content.decode()
-    assert 'href="/backends/billing-backend/edit/">Change the validation on backend billing-backend' in form
+    link = 'href="/backends/billing-backend/edit/">Change the validation on backend billing-backend'
+    assert link in form
