@@ -112,17 +112,27 @@ class InventoryFilterForm(forms.Form):
         return self.cleaned_data["q"].strip()
 
 
+def _refusal(form, name: str, value: str) -> str:
+    field = form.fields[name]
+    choices = [str(label) for key, label in getattr(field, "choices", ()) if key not in ("", None)]
+    if choices:
+        return f"{field.label} “{value[:80]}” (it offers {', '.join(choices)})"
+    return f"{field.label} “{value[:80]}” ({' '.join(form.errors[name])})"
+
+
 @dataclass(frozen=True)
 class Inventory:
     """The effective filters of one request (valid values only) and what to say about the rest."""
 
     filters: dict
     problems: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()  # each refused filter, said once, for an export's answer
 
     @classmethod
     def from_query(cls, data) -> "Inventory":
         form = InventoryFilterForm(data)
         form.is_valid()
+        refused = tuple(_refusal(form, name, data.get(name, "")) for name in form.errors)
         filters = {}
         for name, default in DEFAULTS.items():
             value = form.cleaned_data.get(name) if name not in form.errors else None
@@ -131,7 +141,15 @@ class Inventory:
             f"{form.fields[name].label}: {' '.join(errors)} This filter is ignored."
             for name, errors in form.errors.items()
         )
-        return cls(filters, problems)
+        return cls(filters, problems, refused)
+
+    def export_refusal(self) -> str:
+        """Why an export with refused filters exports nothing: one message, in plain words."""
+        return (
+            "Nothing was exported, because the address asks for a filter the list does not "
+            "have: " + "; ".join(self.refused) + ". Choose the filters on the Client "
+            "certificates page and export from there.\n"
+        )
 
     def form(self) -> InventoryFilterForm:
         """The filter form showing what is applied (an ignored value shows as its default)."""
@@ -391,10 +409,19 @@ def expirations_by_month(now: datetime, months: int = 12) -> list[tuple[datetime
 
 
 def next_to_expire(now: datetime, limit: int = 10) -> list:
-    """The `limit` valid certificates that expire first, each with `.usage_list`."""
-    soonest = (
-        Certificate.objects.filter(not_after__gt=now)
-        .only("name", "subject", "thumbprint", "not_before", "not_after", "owner")
+    """What needs attention first, each with `.usage_list`: the expired certificates that
+    something still uses (the gateway refuses to present them), then the valid ones that
+    expire first; `limit` in all."""
+    fields = ("name", "subject", "thumbprint", "not_before", "not_after", "owner")
+    broken = list(
+        Certificate.objects.used()
+        .filter(not_after__lte=now)
+        .only(*fields)
         .order_by("not_after", "name")[:limit]
     )
-    return attach_usages(soonest)
+    soonest = (
+        Certificate.objects.filter(not_after__gt=now)
+        .only(*fields)
+        .order_by("not_after", "name")[: limit - len(broken)]
+    )
+    return attach_usages(broken + list(soonest) if len(broken) < limit else broken)

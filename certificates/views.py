@@ -112,7 +112,7 @@ def certificate_export(request, fmt):
     if inventory.problems:
         # An export is a record that leaves the portal: refuse rather than widen it silently.
         return HttpResponse(
-            "Nothing was exported:\n" + "\n".join(inventory.problems) + "\n",
+            inventory.export_refusal(),
             status=400,
             content_type="text/plain; charset=utf-8",
         )

@@ -116,6 +116,18 @@ def test_the_next_to_expire_show_what_uses_them(admin_client, spread):
     assert 'href="/backends/orders-backend/' in content
 
 
+def test_an_expired_certificate_still_in_use_comes_first(admin_client, spread):
+    use_in_api(Certificate.objects.get(name="expired"), name="legacy")
+    upcoming = admin_client.get("/").context["next_to_expire"]
+    assert [certificate.name for certificate in upcoming] == [
+        "expired",
+        "d10",
+        "d45",
+        "d75",
+        "d200",
+    ]
+
+
 def test_the_dashboard_costs_the_same_queries_at_5_and_200_certificates(admin_client):
     def count():
         with CaptureQueriesContext(connection) as context:
