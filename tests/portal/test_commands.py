@@ -32,6 +32,7 @@ def test_ensure_admin_creates_the_first_administrator_once(monkeypatch, capsys):
     password = printed.split("Password: ")[1].split()[0]
     assert admin.check_password(password)
     assert role_of(admin) == ADMINISTRATORS
+    assert admin.profile.must_change_password  # printed once: changed at the first sign-in
     call_command("ensure_admin")
     assert capsys.readouterr().out == ""
     assert User.objects.count() == 1
@@ -43,7 +44,9 @@ def test_ensure_admin_takes_the_password_from_the_environment(monkeypatch, capsy
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "given password 123")
     call_command("ensure_admin")
     assert "given password" not in capsys.readouterr().out
-    assert User.objects.get(username="root-admin").check_password("given password 123")
+    given = User.objects.get(username="root-admin")
+    assert given.check_password("given password 123")
+    assert not hasattr(given, "profile") or not given.profile.must_change_password
 
 
 @pytest.mark.django_db

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
+from accounts.models import Profile
 from accounts.roles import ADMINISTRATORS
 
 
@@ -26,11 +27,14 @@ class Command(BaseCommand):
         user = User.objects.create_superuser(username=username, email="", password=password)
         user.groups.add(Group.objects.get(name=ADMINISTRATORS))
         if generated:
+            # A password printed to a terminal is a one-time password: changed at first sign-in.
+            Profile.objects.update_or_create(user=user, defaults={"must_change_password": True})
             line = "=" * 64
             self.stdout.write(
                 f"{line}\nFirst administrator created.\n"
                 f"  Username: {username}\n  Password: {password}\n"
-                f"This password is shown only once: keep it somewhere safe.\n{line}"
+                "This password is shown only once and works for the first sign-in, which asks\n"
+                f"you to choose your own.\n{line}"
             )
         else:
             self.stdout.write(f"First administrator {username} created.")
