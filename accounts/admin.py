@@ -1,22 +1,31 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 
 from accounts.models import ApiToken
+from lib.admin import ReadOnlyAdmin
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    """A read-only view: tokens are created and revoked on the API tokens page, audited."""
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Tokens are created and revoked on the API tokens page, audited."""
 
-    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["revoked_at"]
+    list_display = ["name", "user", "prefix", "scope", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at", "scope"]
     search_fields = ["name", "prefix", "user__username"]
     exclude = ["token_hash"]
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+# Users and roles change on the Users page, where every change is audited.
+admin.site.unregister(User)
+admin.site.unregister(Group)
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+
+@admin.register(User)
+class ReadOnlyUserAdmin(ReadOnlyAdmin, UserAdmin):
+    pass
+
+
+@admin.register(Group)
+class ReadOnlyGroupAdmin(ReadOnlyAdmin, GroupAdmin):
+    pass
