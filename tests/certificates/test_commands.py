@@ -153,7 +153,10 @@ def test_expiring_exit_codes_from_the_shell(tmp_path):
 
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PORTAL_DATA_DIR": str(tmp_path)}
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    # A database and key ring of its own (SQLite in tmp_path), never the PostgreSQL database
+    # the suite may run on, which other processes share.
+    for name in ("DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL", "PORTAL_KEYRING"):
+        env.pop(name, None)
 
     def manage(*args, stdin=None):
         return subprocess.run(

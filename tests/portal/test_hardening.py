@@ -20,14 +20,19 @@ from tests.conftest import PASSWORD
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def portal_env(data_dir, **extra) -> dict:
+    """The environment of a portal process of its own: its data directory and SQLite database
+    there (never the PostgreSQL database the suite may run on, which other tests share)."""
+    env = {**os.environ, "PORTAL_DATA_DIR": str(data_dir), **extra}
+    for name in ("DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"):  # that one is for browser tests
+        env.pop(name, None)
+    return env
+
+
 def test_check_deploy_is_clean_with_https_and_a_real_secret_key(tmp_path):
-    env = {
-        **os.environ,
-        "PORTAL_DATA_DIR": str(tmp_path),
-        "PORTAL_HTTPS": "true",
-        "DJANGO_SECRET_KEY": "a-real-secret-" + "x7Q9z" * 12,
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests only
+    env = portal_env(
+        tmp_path, PORTAL_HTTPS="true", DJANGO_SECRET_KEY="a-real-secret-" + "x7Q9z" * 12
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
         cwd=ROOT,
@@ -40,7 +45,7 @@ def test_check_deploy_is_clean_with_https_and_a_real_secret_key(tmp_path):
 
 
 def test_bad_settings_stop_the_portal_with_a_clear_message(tmp_path):
-    env = {**os.environ, "PORTAL_DATA_DIR": str(tmp_path), "PORTAL_HTTPS": "maybe"}
+    env = portal_env(tmp_path, PORTAL_HTTPS="maybe")
     result = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
     )
@@ -108,8 +113,8 @@ STORE_A_BASIC_PASSWORD = (
 
 
 def run_portal(data_dir, *args, timeout=60):
-    env = {**os.environ, "PORTAL_DATA_DIR": str(data_dir)}
-    for name in ("PORTAL_KEYRING", "PORTAL_KEYRING_FILE", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+    env = portal_env(data_dir)
+    for name in ("PORTAL_KEYRING", "PORTAL_KEYRING_FILE"):
         env.pop(name, None)
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
@@ -370,8 +375,7 @@ def test_an_anonymous_58_mb_post_does_not_grow_a_gunicorn_worker(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "PORTAL_DATA_DIR": str(tmp_path)}
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env = portal_env(tmp_path)
     server = subprocess.Popen(
         [
             sys.executable,
