@@ -236,12 +236,3 @@ class BackendCertificate(BackendLink):
                 fields=["backend", "certificate"], name="backend_certificate_unique"
             )
         ]
-
-    def apis_presenting(self) -> list[Api]:
-        """The APIs served by this backend that really present this certificate (those
-        without gateway credentials of their own; see apis.effective)."""
-        from apis.effective import effective_settings_for  # it builds on these models
-
-        apis = self.backend.apis()
-        found = effective_settings_for(apis)
-        return [api for api in apis if found[api.pk].certificate == self.certificate]

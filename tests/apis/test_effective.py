@@ -102,9 +102,3 @@ def test_with_a_backend_the_pencil_offers_to_edit_it(admin_client, api, backend)
     form = admin_client.get(f"/apis/{api.name}/backend/").content.decode()
     link = 'href="/backends/billing-backend/edit/">Change the validation on backend billing-backend'
     assert link in form
-
-
-def test_the_certificate_page_names_the_apis_a_backend_presents_it_for(admin_client, api, backend):
-    page = admin_client.get("/certificates/billing-client/").content.decode()
-    assert "Backend billing-backend</a>: presented for" in page
-    assert f'href="/apis/{api.name}/">Orders API</a>' in page
