@@ -24,10 +24,6 @@ def locked_out_usernames(usernames) -> set[str]:
     return set(attempts.values_list("username", flat=True))
 
 
-def is_locked_out(username: str) -> bool:
-    return bool(locked_out_usernames([username]))
-
-
 def unlock(username: str) -> int:
     """Forget the failed sign-ins of `username` from every address; how many records went."""
     return reset(username=username)

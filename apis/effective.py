@@ -15,7 +15,7 @@ from urllib.parse import urlencode, urlsplit
 from django.db.models import Prefetch
 from django.urls import reverse
 
-from apis.models import Api, Backend, BackendCACertificate, BackendCertificate, longest_prefix
+from apis.models import Api, Backend, BackendCACertificate, BackendCertificate, backend_of
 from certificates.models import CACertificate, Certificate
 
 
@@ -76,12 +76,6 @@ def _backends() -> list[Backend]:
     )
 
 
-def _backend_of(api: Api, backends: list[Backend]) -> Backend | None:
-    if api.backend_name:
-        return next((backend for backend in backends if backend.name == api.backend_name), None)
-    return longest_prefix(api.service_url, backends)
-
-
 def _settings(api: Api, backend: Backend | None) -> EffectiveSettings:
     certificate, from_backend = api.client_certificate, False
     if certificate is None and backend is not None and backend.credential_links:
@@ -103,7 +97,7 @@ def effective_settings_for(apis: Iterable[Api]) -> dict[int, EffectiveSettings]:
     """Each API's effective settings by its key, in a constant number of queries (the APIs
     come with their client certificate: select_related("client_certificate"))."""
     backends = _backends()
-    return {api.pk: _settings(api, _backend_of(api, backends)) for api in apis}
+    return {api.pk: _settings(api, backend_of(api, backends)) for api in apis}
 
 
 def effective_settings(api: Api) -> EffectiveSettings:

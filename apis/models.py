@@ -75,10 +75,8 @@ class Api(models.Model):
         return CredentialsKind.NONE
 
     def backend(self):
-        """The backend this API calls: named in its policy, else the longest URL prefix."""
-        if self.backend_name:
-            return Backend.objects.filter(name=self.backend_name).first()
-        return longest_prefix(self.service_url, Backend.objects.all())
+        """The backend this API calls (see backend_of)."""
+        return backend_of(self, Backend.objects.all())
 
     def parsed_policy(self) -> policy.Policy:
         return policy.parse(self.policy_xml)
@@ -181,6 +179,14 @@ class Backend(models.Model):
             if api.backend_name == self.name
             or (not api.backend_name and longest_prefix(api.service_url, backends) == self)
         ]
+
+
+def backend_of(api: Api, backends) -> "Backend | None":
+    """Among `backends`, the one an API calls: named in its policy, else the longest URL
+    prefix of its web service URL."""
+    if api.backend_name:
+        return next((backend for backend in backends if backend.name == api.backend_name), None)
+    return longest_prefix(api.service_url, backends)
 
 
 def longest_prefix(service_url: str, backends) -> "Backend | None":

@@ -194,9 +194,9 @@ class OperationResource(EntityResource):
         clash = parent.operations.filter(
             method=instance.method, url_template=instance.url_template
         ).exclude(pk=instance.pk)
-        if clash.exists():
+        if other := clash.first():
             raise _conflict(
-                f"This API already has an operation for {instance}: {clash.first().name}.",
+                f"This API already has an operation for {instance}: {other.name}.",
                 "properties.urlTemplate",
             )
         try:
@@ -241,8 +241,8 @@ class PolicyResource(EntityResource):
         return Api.objects.filter(pk=parent.pk)
 
     def lookup(self, parent, name, *, for_update=False):
-        queryset = self.queryset(parent)
-        return (queryset.select_for_update() if for_update else queryset).first()
+        # The policy lives on its API's row, which the dispatcher has read already.
+        return self.queryset(parent).select_for_update().first() if for_update else parent
 
     def is_set(self, obj) -> bool:
         return obj.policy_xml.strip() != policy.DEFAULT_POLICY.strip()

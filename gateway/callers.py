@@ -89,6 +89,3 @@ class CallerCache:
             seconds = min(seconds, caller.seconds_left)
         self._known[key] = (now + seconds, caller)
         return caller
-
-    def clear(self) -> None:
-        self._known.clear()

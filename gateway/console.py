@@ -179,7 +179,7 @@ async def _forward_and_read(call: Call, configuration: FixedConfiguration):
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET", "POST"])
 def test_console(request, name):
-    api = get_object_or_404(Api, name=name)
+    api = get_object_or_404(Api.objects.select_related("client_certificate"), name=name)
     operations = list(api.operations.all())
     data = request.POST if request.method == "POST" else None
     selected = request.POST.get("operation") or request.GET.get("operation")

@@ -287,8 +287,8 @@ async def forward(
         outcome.failure = tls.classify(exc, target)
         if outcome.failure.code in tls.VALIDATION_FAILURES and plan is not None:
             outcome.failure = with_fix(outcome.failure, outcome.api, plan.backend_name)
-    outcome.certificate_note = _certificate_note(outcome, connected, call)
     if outcome.failure is not None:
+        outcome.certificate_note = _certificate_note(outcome, connected)
         outcome.status = outcome.failure.status
         outcome.elapsed_ms = (time.perf_counter() - started) * 1000
         logger.warning(
@@ -313,7 +313,7 @@ async def forward(
     ]
     ssl_object = tls.ssl_object_of(response)
     outcome.certificate_offered = certificate is not None and ssl_object is not None
-    outcome.certificate_note = _certificate_note(outcome, connected, call, ssl_object)
+    outcome.certificate_note = _certificate_note(outcome, connected, ssl_object)
     if call.trace:
         outcome.trace = tls.describe_peer(ssl_object)
     outcome.elapsed_ms = (time.perf_counter() - started) * 1000
@@ -329,7 +329,7 @@ async def forward(
     return outcome
 
 
-def _certificate_note(outcome: Outcome, connected: bool, call: Call, ssl_object=None) -> str:
+def _certificate_note(outcome: Outcome, connected: bool, ssl_object=None) -> str:
     """What the trace says about the client certificate: offered only when one was configured
     and the TLS handshake completed (the gateway cannot know whether the server asked for it)."""
     if outcome.certificate is None:

@@ -49,7 +49,7 @@ def load_plan(api: Api) -> Plan:
 
 
 def load_apis() -> dict[str, Api]:
-    return {api.path: api for api in Api.objects.all()}
+    return {api.path: api for api in Api.objects.select_related("client_certificate")}
 
 
 @dataclass
@@ -61,9 +61,9 @@ class Snapshot:
     apis: dict[str, Api]
     plans: dict[int, Plan] = field(default_factory=dict)
 
-    def find_api(self, path: str) -> tuple[Api, str] | None:
+    def find_api(self, path: str) -> tuple[Api, int] | None:
         """The API whose URL suffix is the longest leading run of segments of `path` (decoded,
-        without a leading slash), and the rest of the path's segments."""
+        without a leading slash), and how many segments that suffix has."""
         segments = path.split("/")
         for count in range(len(segments), 0, -1):
             api = self.apis.get("/".join(segments[:count]))

@@ -41,7 +41,8 @@ class Refusal(Exception):
 
 class Gateway:
     def __init__(self):
-        self.pool: tls.ClientPool | None = None
+        # Its sessions are made on first use, inside the running event loop.
+        self.pool = tls.ClientPool()
         self.configuration = ConfigurationCache()
         self.callers = CallerCache()
         self._background: set[asyncio.Future] = set()
@@ -56,11 +57,9 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.pool = tls.ClientPool()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self.pool is not None:
-                    await self.pool.close()
+                await self.pool.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -74,8 +73,6 @@ class Gateway:
         except Refusal as refusal:
             await send_error(send, refusal.status, refusal.code, refusal.message, request_id)
             return
-        if self.pool is None:  # a server run without the lifespan protocol
-            self.pool = tls.ClientPool()
         outcome = await forward(call, self.pool, self.configuration)
         if outcome.certificate_offered and presence_due(outcome.certificate):
             # Off the call's path: at most one write a minute per certificate.

@@ -34,7 +34,6 @@ from lib.rest import (
 )
 
 logger = logging.getLogger(__name__)
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def permissions_of(model, *, writes_as: str | None = None) -> dict[str, str]:

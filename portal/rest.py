@@ -215,9 +215,3 @@ def api_get(view):
 def page_get(view):
     """A read-only page about the API for signed-in people (the docs): 405 JSON otherwise."""
     return csrf_exempt(_get_only(view))
-
-
-@login_not_required
-@csrf_exempt
-def not_found(request, rest=""):
-    return error_response(nothing_at(request))
